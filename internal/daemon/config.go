@@ -1,0 +1,81 @@
+// Package daemon wires jmsgd together: configuration, the data directory,
+// the store, the engine and the HTTP listener.
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/jmsg-im/jmsg/server"
+)
+
+// Config is jmsgd's configuration. Every key is optional; DefaultConfig
+// holds the defaults, a TOML file (docs/CONFIG.md) overrides them, and
+// command-line flags override the file.
+type Config struct {
+	Addr     string `toml:"addr"`      // listen address
+	DataDir  string `toml:"data"`      // data directory
+	LogLevel string `toml:"log_level"` // debug, info, warn, error
+
+	MaxFrameBytes  int      `toml:"max_frame_bytes"`
+	SendQueue      int      `toml:"send_queue"`
+	WriteTimeout   Duration `toml:"write_timeout"`
+	CommitBatchMax int      `toml:"commit_batch_max"`
+	BcryptCost     int      `toml:"bcrypt_cost"`
+}
+
+// Duration is a time.Duration written as "10s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// DefaultConfig returns the defaults: listen on 127.0.0.1:8190, data in
+// ./jmsg-data, and the engine's defaults.
+func DefaultConfig() Config {
+	e := server.DefaultConfig()
+	return Config{
+		Addr:           "127.0.0.1:8190",
+		DataDir:        "jmsg-data",
+		LogLevel:       "info",
+		MaxFrameBytes:  e.MaxFrameBytes,
+		SendQueue:      e.SendQueue,
+		WriteTimeout:   Duration{e.WriteTimeout},
+		CommitBatchMax: e.CommitBatchMax,
+		BcryptCost:     e.BcryptCost,
+	}
+}
+
+// LoadFile overlays the keys set in the TOML file at path onto c. Unknown
+// keys are an error, so that a typo does not pass silently.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		return fmt.Errorf("parsing config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	return nil
+}
+
+func (c Config) engine() server.Config {
+	return server.Config{
+		MaxFrameBytes:  c.MaxFrameBytes,
+		SendQueue:      c.SendQueue,
+		WriteTimeout:   c.WriteTimeout.Duration,
+		CommitBatchMax: c.CommitBatchMax,
+		BcryptCost:     c.BcryptCost,
+	}
+}

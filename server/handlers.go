@@ -1,0 +1,30 @@
+package server
+
+import (
+	"github.com/jmsg-im/jmsg/wire"
+)
+
+// handler serves one op. It returns the response data or an error (a
+// *jmsg.Error travels to the client with its code; any other error is
+// logged and answered with 800009), or errAsync when it responds itself.
+type handler struct {
+	login bool // the op needs a logged-in session
+	fn    func(c *conn, f *wire.Frame) (any, error)
+}
+
+// handlers maps each op of the protocol to its handler.
+var handlers = map[string]handler{
+	wire.OpInit:           {fn: handleInit},
+	wire.OpPing:           {fn: handlePing},
+	wire.OpRegister:       {fn: handleRegister},
+	wire.OpLogin:          {fn: handleLogin},
+	wire.OpLogout:         {login: true, fn: handleLogout},
+	wire.OpMyInfo:         {login: true, fn: handleMyInfo},
+	wire.OpUserInfo:       {login: true, fn: handleUserInfo},
+	wire.OpUpdateMyInfo:   {login: true, fn: handleUpdateMyInfo},
+	wire.OpUpdatePassword: {login: true, fn: handleUpdatePassword},
+	wire.OpSend:           {login: true, fn: handleSend},
+	wire.OpAck:            {login: true, fn: handleAck},
+	wire.OpSync:           {login: true, fn: handleSync},
+	wire.OpHistory:        {login: true, fn: handleHistory},
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jmsg-im/jmsg"
+	"github.com/jmsg-im/jmsg/server/store"
+	"github.com/jmsg-im/jmsg/wire"
+)
+
+// Paging limits of sync and history.
+const (
+	syncPageMax    = 200
+	historyPageMax = 500
+	clientIDMaxLen = 64
+)
+
+// handleSend checks a message, resolves its target and hands it to the
+// write path; the response is sent once it is committed.
+func handleSend(c *conn, f *wire.Frame) (any, error) {
+	var req wire.SendReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return nil, jmsg.Wrap(jmsg.ServerMessageContentJSONError, err)
+	}
+	if len(req.ClientMsgID) > clientIDMaxLen {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "cid longer than 64 bytes")
+	}
+	doc := req.Content
+	if doc.Version != 1 || doc.MsgType == "" || len(doc.MsgBody) == 0 {
+		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
+	}
+	if doc.TargetType != "single" {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "unsupported target_type")
+	}
+	if !jmsg.CheckBody(doc.MsgType, doc.MsgBody) {
+		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
+	}
+	if !jmsg.ValidUsername(doc.TargetID) {
+		return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
+	}
+	target, err := c.s.store.UserByName(c.ctx, c.appKey, doc.TargetID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
+	} else if err != nil {
+		return nil, err
+	}
+	doc.FromType, doc.FromID, doc.FromAppKey, doc.FromPlatform = "user", c.username, "", c.platform
+	if doc.TargetAppKey == c.appKey {
+		doc.TargetAppKey = ""
+	}
+	if doc.TargetAppKey != "" {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "cross-app messages are not supported")
+	}
+	content, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	if len(content) > jmsg.MessageMaxBytes {
+		return nil, jmsg.E(jmsg.ServerMessageTooLong)
+	}
+	p := &pendingSend{
+		msg: store.NewMessage{
+			AppKey: c.appKey, SenderUID: c.uid, TargetUID: target.UID,
+			ClientMsgID: req.ClientMsgID, CTimeMs: time.Now().UnixMilli(), Content: content,
+		},
+		origin: c,
+		done: func(p *pendingSend) {
+			if p.err != nil {
+				c.s.log.Error("committing message", "err", p.err)
+				c.respond(f, nil, jmsg.Wrap(jmsg.ServerSendSystemError, p.err))
+				return
+			}
+			c.respond(f, wire.SendResp{
+				MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs,
+				SyncKey: p.res.Keys[p.msg.SenderUID],
+			}, nil)
+		},
+	}
+	if err := c.s.commits.submit(c.ctx, p); err != nil {
+		return nil, jmsg.Wrap(jmsg.ServerSendSystemError, err)
+	}
+	return nil, errAsync
+}
+
+// publish pushes committed messages to the online sessions of every member,
+// except the session that sent them. It runs on the committer goroutine in
+// commit order, so each session receives a conversation's messages in
+// sequence order.
+func (s *Server) publish(batch []*pendingSend) {
+	var sessions []*conn
+	for _, p := range batch {
+		if p.res.Duplicate {
+			continue
+		}
+		msg := wire.Message{
+			MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs,
+			ClientMsgID: p.msg.ClientMsgID, Content: p.res.Content,
+		}
+		for uid, key := range p.res.Keys {
+			sessions = s.hub.sessions(sessions[:0], uid)
+			if len(sessions) == 0 {
+				continue
+			}
+			f, err := wire.Push(wire.OpMessage, wire.MessagePush{SyncKey: key, Message: msg})
+			if err != nil {
+				s.log.Error("encoding push", "err", err)
+				continue
+			}
+			b, err := wire.Encode(f)
+			if err != nil {
+				continue
+			}
+			for _, sc := range sessions {
+				if sc != p.origin {
+					sc.enqueue(b)
+				}
+			}
+		}
+	}
+}
+
+func handleAck(c *conn, f *wire.Frame) (any, error) {
+	var req wire.AckReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return nil, err
+	}
+	if req.SyncKey < 0 {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "negative sync_key")
+	}
+	return nil, nil
+}
+
+func handleSync(c *conn, f *wire.Frame) (any, error) {
+	var req wire.SyncReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return nil, err
+	}
+	if req.Since < 0 || req.Limit < 0 {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "negative since or limit")
+	}
+	if req.Limit == 0 || req.Limit > syncPageMax {
+		req.Limit = syncPageMax
+	}
+	changes, more, err := c.s.store.Changes(c.ctx, c.appKey, c.uid, req.Since, req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	peers := make([]int64, 0, len(changes))
+	for _, ch := range changes {
+		peers = append(peers, ch.PeerUID)
+	}
+	names, err := c.s.store.UsersByID(c.ctx, c.appKey, peers)
+	if err != nil {
+		return nil, err
+	}
+	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Key: req.Since, More: more}
+	for _, ch := range changes {
+		resp.Changes = append(resp.Changes, wire.ConvChange{
+			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, LastSeq: ch.LastSeq, Key: ch.Key,
+		})
+		resp.Key = ch.Key
+	}
+	return resp, nil
+}
+
+func handleHistory(c *conn, f *wire.Frame) (any, error) {
+	var req wire.HistoryReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return nil, err
+	}
+	if req.ConvID <= 0 || req.After < 0 || req.Before < 0 || req.Limit < 0 || (req.After > 0 && req.Before > 0) {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "bad conv_id, after, before or limit")
+	}
+	if req.Limit == 0 || req.Limit > historyPageMax {
+		req.Limit = historyPageMax
+	}
+	ok, err := c.s.store.IsMember(c.ctx, c.appKey, req.ConvID, c.uid)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "no such conversation")
+	}
+	msgs, more, err := c.s.store.History(c.ctx, c.appKey, req.ConvID, req.After, req.Before, req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	resp := wire.HistoryResp{Messages: make([]wire.Message, len(msgs)), More: more}
+	for i, m := range msgs {
+		resp.Messages[i] = wire.Message{MsgID: m.MsgID, ConvID: m.ConvID, Seq: m.Seq, CTimeMs: m.CTimeMs,
+			ClientMsgID: m.ClientMsgID, Content: m.Content}
+	}
+	return resp, nil
+}

@@ -1,0 +1,142 @@
+// Package server is jmsgd's engine: client connections over WebSocket,
+// sessions, request handlers, the group-commit write path and fan-out to
+// online sessions. It knows storage only through the store interfaces.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/jmsg-im/jmsg/server/store"
+	"github.com/jmsg-im/jmsg/wire"
+)
+
+// Config holds the engine's settings. The zero value of a field means its
+// default (see DefaultConfig).
+type Config struct {
+	MaxFrameBytes  int           // largest accepted frame; default wire.MaxFrameBytes
+	SendQueue      int           // frames queued per connection before it is dropped as slow; default 1024
+	WriteTimeout   time.Duration // per frame write; default 10s
+	CommitBatchMax int           // most messages per commit; default 512
+	BcryptCost     int           // password hashing cost; default 10
+	Logger         *slog.Logger  // default: discard
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxFrameBytes:  wire.MaxFrameBytes,
+		SendQueue:      1024,
+		WriteTimeout:   10 * time.Second,
+		CommitBatchMax: 512,
+		BcryptCost:     10,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = d.MaxFrameBytes
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = d.SendQueue
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.CommitBatchMax <= 0 {
+		c.CommitBatchMax = d.CommitBatchMax
+	}
+	if c.BcryptCost <= 0 {
+		c.BcryptCost = d.BcryptCost
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server serves the client protocol. Create it with New, mount Handler on
+// an HTTP server, and Close it to end every connection and the write path.
+type Server struct {
+	cfg     Config
+	store   store.Store
+	log     *slog.Logger
+	hub     *hub
+	commits *committer
+	metrics metrics
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // connections and the committer
+}
+
+// metrics are the engine's counters.
+type metrics struct {
+	connections   atomic.Int64
+	slowConsumers atomic.Int64
+}
+
+// New starts a server on st. The server does not own st: close it after
+// the server.
+func New(cfg Config, st store.Store) *Server {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel}
+	s.commits = newCommitter(st, cfg.CommitBatchMax, s.publish, cfg.Logger)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.commits.run(ctx)
+	}()
+	return s
+}
+
+// Handler returns the HTTP handler of the client protocol: a WebSocket
+// endpoint at /v1/ws and a health check at /healthz.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/ws", s.serveWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if s.ctx.Err() != nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{wire.Subprotocol},
+		InsecureSkipVerify: true, // the protocol authenticates with credentials, not cookies
+	})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(-1) // serve reads frames in bounded chunks itself
+	ctx, cancel := context.WithCancel(s.ctx)
+	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.SendQueue)}
+	s.wg.Add(1)
+	s.metrics.connections.Add(1)
+	defer func() {
+		s.metrics.connections.Add(-1)
+		s.wg.Done()
+	}()
+	c.serve()
+}
+
+// Close ends every connection, stops the write path after it has committed
+// what it holds, and waits for all of it.
+func (s *Server) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}

@@ -1,0 +1,101 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; migrations[i] moves the schema from
+// version i to i+1 (PRAGMA user_version). Never edit a released entry:
+// append a new one.
+var migrations = []string{
+	// 1: apps, users, conversations, messages, change stream, devices.
+	`CREATE TABLE apps (
+		app_key       TEXT PRIMARY KEY,
+		master_secret TEXT NOT NULL,
+		name          TEXT NOT NULL DEFAULT '',
+		ctime         INTEGER NOT NULL
+	);
+	CREATE TABLE users (
+		uid       INTEGER PRIMARY KEY,
+		app_key   TEXT NOT NULL REFERENCES apps(app_key),
+		username  TEXT NOT NULL,
+		password  BLOB NOT NULL,
+		nickname  TEXT NOT NULL DEFAULT '',
+		avatar    TEXT NOT NULL DEFAULT '',
+		gender    INTEGER NOT NULL DEFAULT 0,
+		birthday  TEXT NOT NULL DEFAULT '',
+		signature TEXT NOT NULL DEFAULT '',
+		region    TEXT NOT NULL DEFAULT '',
+		address   TEXT NOT NULL DEFAULT '',
+		extras    TEXT NOT NULL DEFAULT '',
+		ctime     INTEGER NOT NULL,
+		mtime     INTEGER NOT NULL,
+		sync_key  INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (app_key, username)
+	);
+	CREATE TABLE devices (
+		uid      INTEGER NOT NULL REFERENCES users(uid),
+		platform TEXT NOT NULL,
+		mtime    INTEGER NOT NULL,
+		PRIMARY KEY (uid, platform)
+	);
+	CREATE TABLE conversations (
+		conv_id  INTEGER PRIMARY KEY,
+		app_key  TEXT NOT NULL,
+		type     INTEGER NOT NULL,
+		key      TEXT NOT NULL,
+		last_seq INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (app_key, key)
+	);
+	CREATE TABLE conv_members (
+		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
+		uid        INTEGER NOT NULL REFERENCES users(uid),
+		peer_uid   INTEGER NOT NULL DEFAULT 0,
+		change_key INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (conv_id, uid)
+	);
+	CREATE INDEX conv_members_by_change ON conv_members (uid, change_key);
+	CREATE TABLE messages (
+		msg_id     INTEGER PRIMARY KEY,
+		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
+		seq        INTEGER NOT NULL,
+		sender_uid INTEGER NOT NULL,
+		cid        TEXT NOT NULL,
+		ctime      INTEGER NOT NULL,
+		content    BLOB NOT NULL,
+		UNIQUE (conv_id, seq),
+		UNIQUE (sender_uid, cid)
+	);`,
+}
+
+// migrate brings the database to the newest schema, one transaction per
+// step. A database newer than this code is refused.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this jmsgd (%d)", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+// Package wire defines jmsg's client protocol: JSON frames carried in
+// WebSocket text messages, the operations, and their payloads. It is shared
+// by jmsgd and the Go SDK and documented for other SDK authors in
+// docs/PROTOCOL.md.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/jmsg-im/jmsg"
+)
+
+// Version is the protocol version this package speaks. A client states it
+// in its init request; jmsgd refuses versions it does not speak.
+const Version = 1
+
+// Subprotocol is the WebSocket subprotocol name of Version.
+const Subprotocol = "jmsg.v1"
+
+// MaxFrameBytes is the largest frame jmsgd accepts by default. A message
+// document is at most 4096 bytes; the rest leaves room for the envelope.
+const MaxFrameBytes = 16 << 10
+
+// Frame is one protocol message.
+//
+// A request from the client has Op, a non-zero ID and Data. The response
+// repeats Op and ID; Code is 0 on success with the result in Data, or a
+// JMessage error code with its Message. A push from the server has Op and
+// Data and no ID. A frame the server cannot attribute to a request (not
+// JSON, no op) is answered with Op "error" and ID 0.
+type Frame struct {
+	Op      string          `json:"op"`
+	ID      uint64          `json:"id,omitempty"`
+	Code    int             `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Err returns the frame's error as a *jmsg.Error, or nil when Code is 0.
+func (f *Frame) Err() error {
+	if f.Code == 0 {
+		return nil
+	}
+	return &jmsg.Error{Code: f.Code, Message: f.Message}
+}
+
+// DecodeError is the reason a frame was refused, with the frame's ID when it
+// could be read, so the error can be sent back against the request.
+type DecodeError struct {
+	ID  uint64
+	Op  string
+	Err *jmsg.Error
+}
+
+func (e *DecodeError) Error() string { return e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode parses one frame of at most max bytes. It refuses oversize frames
+// (803007), invalid UTF-8, malformed JSON, a missing op and fields of the
+// wrong type (800008), never panicking whatever b holds.
+func Decode(b []byte, max int) (*Frame, error) {
+	if len(b) > max {
+		return nil, &DecodeError{Err: jmsg.Errorf(jmsg.ServerMessageTooLong, "frame of %d bytes exceeds %d", len(b), max)}
+	}
+	if !utf8.Valid(b) {
+		return nil, &DecodeError{Err: jmsg.Errorf(jmsg.ServerInvalidRequest, "frame is not valid UTF-8")}
+	}
+	var f Frame
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&f); err != nil {
+		return nil, &DecodeError{ID: salvageID(b), Err: jmsg.Wrap(jmsg.ServerInvalidRequest, err)}
+	}
+	if dec.More() {
+		return nil, &DecodeError{ID: f.ID, Op: f.Op, Err: jmsg.Errorf(jmsg.ServerInvalidRequest, "data after the frame")}
+	}
+	if f.Op == "" {
+		return nil, &DecodeError{ID: f.ID, Err: jmsg.Errorf(jmsg.ServerInvalidRequest, "frame has no op")}
+	}
+	if len(f.Data) > 0 && f.Data[0] != '{' && string(f.Data) != "null" {
+		return nil, &DecodeError{ID: f.ID, Op: f.Op, Err: jmsg.Errorf(jmsg.ServerInvalidRequest, "data is not an object")}
+	}
+	return &f, nil
+}
+
+// salvageID returns the id of a frame whose other fields are malformed, so
+// that the error can still be matched to its request; 0 if there is none.
+func salvageID(b []byte) uint64 {
+	var probe struct {
+		ID uint64 `json:"id"`
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) != nil {
+		return 0
+	}
+	if id, ok := raw["id"]; ok && json.Unmarshal([]byte(`{"id":`+string(id)+`}`), &probe) == nil {
+		return probe.ID
+	}
+	return 0
+}
+
+// Encode marshals f.
+func Encode(f *Frame) ([]byte, error) { return json.Marshal(f) }
+
+// Response builds the success response to req carrying v as data.
+func Response(req *Frame, v any) (*Frame, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Frame{Op: req.Op, ID: req.ID, Data: data}, nil
+}
+
+// ErrorFrame builds the error response for a request with op and id; an
+// error that is not a *jmsg.Error becomes 800009 (system error).
+func ErrorFrame(op string, id uint64, err error) *Frame {
+	code := jmsg.CodeOf(err)
+	if code == jmsg.SDKUnknownError {
+		code = jmsg.TcpServerInternalError
+	}
+	msg := jmsg.MessageOf(code)
+	var je *jmsg.Error
+	if errors.As(err, &je) && je.Code == code && je.Message != "" {
+		msg = je.Message
+	}
+	if op == "" {
+		op = OpError
+	}
+	return &Frame{Op: op, ID: id, Code: code, Message: msg}
+}
+
+// Push builds a server push with op and data v.
+func Push(op string, v any) (*Frame, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return &Frame{Op: op, Data: data}, nil
+}
+
+// DecodeData unmarshals a frame's data into v, refusing unknown-typed or
+// malformed data with 800008. Empty data decodes as an empty object.
+func DecodeData(f *Frame, v any) error {
+	if len(f.Data) == 0 || string(f.Data) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(f.Data, v); err != nil {
+		return jmsg.Wrap(jmsg.ServerInvalidRequest, err)
+	}
+	return nil
+}
