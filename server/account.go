@@ -92,10 +92,24 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !checkPassword(u.PasswordHash, req.Password) {
-		return nil, jmsg.E(jmsg.TcpUserPasswordError)
-	}
 	now := time.Now().UnixMilli()
+	var token string
+	if req.Token != "" {
+		uid, err := c.s.store.TokenUser(c.ctx, c.appKey, hashToken(req.Token), now)
+		if errors.Is(err, store.ErrNotFound) || uid != u.UID {
+			return nil, jmsg.E(jmsg.TcpUserPasswordError)
+		} else if err != nil {
+			return nil, err
+		}
+	} else {
+		if !checkPassword(u.PasswordHash, req.Password) {
+			return nil, jmsg.E(jmsg.TcpUserPasswordError)
+		}
+		token = newToken()
+		if err := c.s.store.PutToken(c.ctx, c.appKey, u.UID, hashToken(token), now+tokenTTL.Milliseconds()); err != nil {
+			return nil, err
+		}
+	}
 	devs, err := c.s.store.Devices(c.ctx, c.appKey, u.UID)
 	if err != nil {
 		return nil, err
@@ -106,7 +120,7 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	c.kicked.Store(false)
 	c.uid, c.username = u.UID, u.Username
 	old := c.s.hub.bind(c, u.UID, c.platform)
-	resp := wire.LoginResp{User: u.UserInfo, ServerTime: now, SyncKey: u.SyncKey}
+	resp := wire.LoginResp{User: u.UserInfo, ServerTime: now, SyncKey: u.SyncKey, Token: token}
 	for _, d := range devs {
 		resp.Devices = append(resp.Devices, wire.Device{
 			Platform: d.Platform, MTime: d.MTimeMs,

@@ -230,4 +230,6 @@ func (c *conn) logAttrs() slog.Attr {
 	return slog.Group("conn", "app", c.appKey, "user", c.username, "platform", c.platform)
 }
 
-func (c *conn) String() string { return fmt.Sprintf("conn(%s/%s/%s)", c.appKey, c.username, c.platform) }
+func (c *conn) String() string {
+	return fmt.Sprintf("conn(%s/%s/%s)", c.appKey, c.username, c.platform)
+}

@@ -2,7 +2,11 @@ package server
 
 import (
 	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -22,4 +26,19 @@ func hashPassword(p string, cost int) ([]byte, error) {
 
 func checkPassword(hash []byte, p string) bool {
 	return bcrypt.CompareHashAndPassword(hash, normalisePassword(p)) == nil
+}
+
+// tokenTTL is how long a login token stays valid.
+const tokenTTL = 30 * 24 * time.Hour
+
+// newToken returns a random login token. Only its SHA-256 is stored.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(t string) []byte {
+	sum := sha256.Sum256([]byte(t))
+	return sum[:]
 }

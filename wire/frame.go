@@ -73,7 +73,8 @@ func Decode(b []byte, max int) (*Frame, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, &DecodeError{ID: salvageID(b), Err: jmsg.Wrap(jmsg.ServerInvalidRequest, err)}
 	}
-	if dec.More() {
+	// dec.More reports false for a trailing ']' or '}', so look at the rest.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
 		return nil, &DecodeError{ID: f.ID, Op: f.Op, Err: jmsg.Errorf(jmsg.ServerInvalidRequest, "data after the frame")}
 	}
 	if f.Op == "" {

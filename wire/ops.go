@@ -63,10 +63,12 @@ type RegisterReq struct {
 	Password string `json:"password"`
 }
 
-// LoginReq logs a user in on this connection.
+// LoginReq logs a user in on this connection with a password or with a
+// token from an earlier password login.
 type LoginReq struct {
 	Username string `json:"username"`
-	Password string `json:"password"`
+	Password string `json:"password,omitempty"`
+	Token    string `json:"token,omitempty"`
 }
 
 // Device is the record of the last session of one platform category.
@@ -83,6 +85,7 @@ type LoginResp struct {
 	ServerTime int64         `json:"server_time"` // ms
 	SyncKey    int64         `json:"sync_key"`    // the user's newest change key
 	Devices    []Device      `json:"devices,omitempty"`
+	Token      string        `json:"token,omitempty"` // issued on password login; valid 30 days
 }
 
 // UserInfoReq asks for the profiles of users of the same app.

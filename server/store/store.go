@@ -61,6 +61,12 @@ type Users interface {
 	TouchDevice(ctx context.Context, appKey string, uid int64, platform string, ms int64) error
 	// Devices returns the device records of uid.
 	Devices(ctx context.Context, appKey string, uid int64) ([]Device, error)
+	// PutToken stores a login token (its hash) for uid, valid until
+	// expiresMs.
+	PutToken(ctx context.Context, appKey string, uid int64, tokenHash []byte, expiresMs int64) error
+	// TokenUser returns the uid of an unexpired token at nowMs; ErrNotFound
+	// if there is none.
+	TokenUser(ctx context.Context, appKey string, tokenHash []byte, nowMs int64) (int64, error)
 }
 
 // Device is the last login of a user on one platform.
@@ -117,7 +123,7 @@ type Messages interface {
 	// the next sequence number of its conversation (created on first use)
 	// and every member's next change key. A message whose (sender, client
 	// id) exists already is not stored again: its original is returned with
-	// Duplicate set. Either all of msgs are committed durably or none is.
+	// Duplicate set. An empty client id is never a duplicate. Either all of msgs are committed durably or none is.
 	Append(ctx context.Context, msgs []NewMessage) ([]Appended, error)
 	// Changes returns up to limit conversations of uid whose change key is
 	// greater than since, in key order, and whether more remain.

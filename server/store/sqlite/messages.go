@@ -42,7 +42,7 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage) (store.Appen
 	var a store.Appended
 	if m.ClientMsgID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT msg_id, conv_id, seq, ctime, content FROM messages
-			WHERE sender_uid = ? AND cid = ?`, m.SenderUID, m.ClientMsgID).
+			WHERE sender_uid = ? AND cid = ? AND cid != ''`, m.SenderUID, m.ClientMsgID).
 			Scan(&a.MsgID, &a.ConvID, &a.Seq, &a.CTimeMs, &a.Content)
 		if err == nil {
 			a.Duplicate = true

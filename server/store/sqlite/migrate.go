@@ -10,7 +10,7 @@ import (
 // version i to i+1 (PRAGMA user_version). Never edit a released entry:
 // append a new one.
 var migrations = []string{
-	// 1: apps, users, conversations, messages, change stream, devices.
+	// 1: apps, users, conversations, messages, change stream, devices, login tokens.
 	`CREATE TABLE apps (
 		app_key       TEXT PRIMARY KEY,
 		master_secret TEXT NOT NULL,
@@ -67,7 +67,28 @@ var migrations = []string{
 		content    BLOB NOT NULL,
 		UNIQUE (conv_id, seq),
 		UNIQUE (sender_uid, cid)
+	);
+	CREATE TABLE tokens (
+		hash    BLOB PRIMARY KEY,
+		uid     INTEGER NOT NULL REFERENCES users(uid),
+		expires INTEGER NOT NULL
 	);`,
+	// 2: an empty client id asks for no idempotency, so it may repeat.
+	// SQLite cannot drop a table constraint: the table is rebuilt.
+	`CREATE TABLE messages2 (
+		msg_id     INTEGER PRIMARY KEY,
+		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
+		seq        INTEGER NOT NULL,
+		sender_uid INTEGER NOT NULL,
+		cid        TEXT NOT NULL,
+		ctime      INTEGER NOT NULL,
+		content    BLOB NOT NULL,
+		UNIQUE (conv_id, seq)
+	);
+	INSERT INTO messages2 SELECT msg_id, conv_id, seq, sender_uid, cid, ctime, content FROM messages;
+	DROP TABLE messages;
+	ALTER TABLE messages2 RENAME TO messages;
+	CREATE UNIQUE INDEX messages_by_cid ON messages (sender_uid, cid) WHERE cid != '';`,
 }
 
 // migrate brings the database to the newest schema, one transaction per

@@ -206,3 +206,30 @@ func (s *Store) Devices(ctx context.Context, appKey string, uid int64) ([]store.
 	}
 	return out, rows.Err()
 }
+
+// PutToken implements store.Users.
+func (s *Store) PutToken(ctx context.Context, appKey string, uid int64, tokenHash []byte, expiresMs int64) error {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO tokens (hash, uid, expires)
+		SELECT ?, uid, ? FROM users WHERE app_key = ? AND uid = ?`, tokenHash, expiresMs, appKey, uid)
+	if err != nil {
+		return fmt.Errorf("storing token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// TokenUser implements store.Users.
+func (s *Store) TokenUser(ctx context.Context, appKey string, tokenHash []byte, nowMs int64) (int64, error) {
+	var uid int64
+	err := s.r.QueryRowContext(ctx, `SELECT t.uid FROM tokens t JOIN users u ON u.uid = t.uid
+		WHERE t.hash = ? AND u.app_key = ? AND t.expires > ?`, tokenHash, appKey, nowMs).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading token: %w", err)
+	}
+	return uid, nil
+}

@@ -1,0 +1,78 @@
+package localstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] moves the schema from version i to i+1 (PRAGMA
+// user_version). Released entries are never edited; new ones are appended
+// and tested by upgrading a database built by the older schema.
+var migrations = []string{
+	// 1: sync state, conversations, messages.
+	`CREATE TABLE meta (
+		key   TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	);
+	CREATE TABLE conversations (
+		id             INTEGER PRIMARY KEY,
+		type           INTEGER NOT NULL,
+		target         TEXT NOT NULL,
+		title          TEXT NOT NULL DEFAULT '',
+		server_conv_id INTEGER NOT NULL DEFAULT 0,
+		synced_seq     INTEGER NOT NULL DEFAULT 0,
+		unread         INTEGER NOT NULL DEFAULT 0,
+		latest_time    INTEGER NOT NULL DEFAULT 0,
+		ctime          INTEGER NOT NULL,
+		UNIQUE (type, target)
+	);
+	CREATE TABLE messages (
+		id           INTEGER PRIMARY KEY,
+		conv_id      INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+		server_id    INTEGER UNIQUE,
+		seq          INTEGER,
+		cid          TEXT NOT NULL,
+		received     INTEGER NOT NULL,
+		status       INTEGER NOT NULL,
+		content_type INTEGER NOT NULL,
+		content      TEXT NOT NULL,
+		from_user    TEXT NOT NULL,
+		server_time  INTEGER NOT NULL DEFAULT 0,
+		local_time   INTEGER NOT NULL,
+		error_code   INTEGER NOT NULL DEFAULT 0,
+		UNIQUE (from_user, cid)
+	);
+	CREATE INDEX messages_by_conv_seq ON messages (conv_id, seq);`,
+}
+
+// SchemaVersion is the schema version this SDK writes.
+var SchemaVersion = len(migrations)
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this SDK's %d", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}

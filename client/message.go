@@ -1,0 +1,149 @@
+package client
+
+import (
+	"encoding/json"
+
+	"github.com/jmsg-im/jmsg"
+	"github.com/jmsg-im/jmsg/client/internal/localstore"
+)
+
+// Content is a message's content: *TextContent or *CustomContent.
+type Content interface {
+	ContentType() jmsg.ContentType
+	// body returns the protocol msg_body, or 865001 if it is not sendable.
+	body() (json.RawMessage, error)
+}
+
+// TextContent is a text message. Extras are optional key–value data carried
+// with the text.
+type TextContent struct {
+	Text   string
+	Extras map[string]any
+}
+
+// ContentType returns jmsg.ContentText.
+func (*TextContent) ContentType() jmsg.ContentType { return jmsg.ContentText }
+
+func (t *TextContent) body() (json.RawMessage, error) {
+	if t == nil {
+		return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+	}
+	b := struct {
+		Text   string         `json:"text"`
+		Extras map[string]any `json:"extras,omitempty"`
+	}{t.Text, t.Extras}
+	raw, err := json.Marshal(b)
+	if err != nil || !jmsg.CheckBody("text", raw) {
+		return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+	}
+	return raw, nil
+}
+
+// CustomContent is an app-defined message: JSON must hold one JSON object.
+type CustomContent struct {
+	JSON json.RawMessage
+}
+
+// NewCustomContent returns custom content holding obj.
+func NewCustomContent(obj map[string]any) (*CustomContent, error) {
+	if obj == nil {
+		return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, jmsg.Wrap(jmsg.SDKParamContentInvalid, err)
+	}
+	return &CustomContent{JSON: b}, nil
+}
+
+// ContentType returns jmsg.ContentCustom.
+func (*CustomContent) ContentType() jmsg.ContentType { return jmsg.ContentCustom }
+
+func (c *CustomContent) body() (json.RawMessage, error) {
+	if c == nil || !jmsg.IsJSONObject(c.JSON) {
+		return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+	}
+	return c.JSON, nil
+}
+
+// Object decodes the custom JSON object.
+func (c *CustomContent) Object() (map[string]any, error) {
+	var m map[string]any
+	err := json.Unmarshal(c.JSON, &m)
+	return m, err
+}
+
+// UnknownContent is content of a type this SDK does not know; Raw is the
+// msg_body as received.
+type UnknownContent struct {
+	MsgType string
+	Raw     json.RawMessage
+}
+
+// ContentType returns jmsg.ContentUnknown.
+func (*UnknownContent) ContentType() jmsg.ContentType { return jmsg.ContentUnknown }
+
+func (*UnknownContent) body() (json.RawMessage, error) {
+	return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+}
+
+// Message is a message in the local store. It is a snapshot: fields do not
+// change after the call that returned it; fetch it again for later state.
+type Message struct {
+	ID               int64 // local id
+	ServerMessageID  int64 // 0 until the server accepts it
+	Seq              int64 // per-conversation sequence number, 0 until sent
+	ConversationType jmsg.ConversationType
+	Target           string // single: the other user
+	From             string // sender's username
+	Received         bool   // sent by someone else (or by this user on another device: false)
+	Status           jmsg.MessageStatus
+	Timestamp        int64 // server time in ms; local creation time until sent
+	Content          Content
+	ErrorCode        int // the code of the last failed send, 0 otherwise
+
+	doc jmsg.Doc
+}
+
+// Doc returns the message's protocol document.
+func (m *Message) Doc() jmsg.Doc { return m.doc }
+
+// Text returns the text of a text message, "" otherwise.
+func (m *Message) Text() string {
+	if t, ok := m.Content.(*TextContent); ok {
+		return t.Text
+	}
+	return ""
+}
+
+// fromRow rebuilds a Message from its row.
+func fromRow(r localstore.Message, conv localstore.Conversation) *Message {
+	m := &Message{
+		ID: r.ID, ServerMessageID: r.ServerID, Seq: r.Seq,
+		ConversationType: jmsg.ConversationType(conv.Type), Target: conv.Target,
+		From: r.From, Received: r.Received, Status: jmsg.MessageStatus(r.Status),
+		Timestamp: r.ServerTime, ErrorCode: r.ErrorCode,
+	}
+	if m.Timestamp == 0 {
+		m.Timestamp = r.LocalTime
+	}
+	_ = json.Unmarshal([]byte(r.Content), &m.doc)
+	m.Content = decodeContent(m.doc.MsgType, m.doc.MsgBody)
+	return m
+}
+
+func decodeContent(msgType string, body json.RawMessage) Content {
+	switch jmsg.ParseContentType(msgType) {
+	case jmsg.ContentText:
+		var b struct {
+			Text   string         `json:"text"`
+			Extras map[string]any `json:"extras"`
+		}
+		if json.Unmarshal(body, &b) == nil {
+			return &TextContent{Text: b.Text, Extras: b.Extras}
+		}
+	case jmsg.ContentCustom:
+		return &CustomContent{JSON: append(json.RawMessage(nil), body...)}
+	}
+	return &UnknownContent{MsgType: msgType, Raw: body}
+}
