@@ -86,7 +86,9 @@ func (c *Client) Register(ctx context.Context, username, password string, info *
 //
 // Errors: 861101, 863001, 863002, 863006 (already logged in or a login or
 // logout is under way), 861004 (the local database cannot be opened or
-// migrated), 801003 (no such user), 801004 (wrong password), 860016.
+// migrated), 869999 (the data directory cannot be created), 801003 (no
+// such user), 801004 (wrong password), 860021 (the server's answer lacks
+// the user), 860016.
 func (c *Client) Login(ctx context.Context, username, password string) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
@@ -146,7 +148,7 @@ func (c *Client) login(ctx context.Context, req wire.LoginReq) error {
 
 func (c *Client) startSession(ctx context.Context, req wire.LoginReq) (*session, error) {
 	if err := c.ensureDir(req.Username); err != nil {
-		return nil, jmsg.Wrap(jmsg.SDKDBMigrateFailed, err)
+		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err) // an I/O failure outside the database
 	}
 	db, err := localstore.Open(ctx, c.DatabasePath(req.Username))
 	if err != nil {

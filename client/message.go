@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/client/internal/localstore"
@@ -25,7 +26,7 @@ type TextContent struct {
 func (*TextContent) ContentType() jmsg.ContentType { return jmsg.ContentText }
 
 func (t *TextContent) body() (json.RawMessage, error) {
-	if t == nil {
+	if t == nil || !utf8.ValidString(t.Text) {
 		return nil, jmsg.E(jmsg.SDKParamContentInvalid)
 	}
 	b := struct {

@@ -152,6 +152,9 @@ func (t *transport) call(ctx context.Context, op string, in, out any) error {
 		if f.Code != 0 {
 			return &jmsg.Error{Code: f.Code, Message: f.Message}
 		}
+		if len(f.Data) > 0 && string(f.Data) != "null" && !jmsg.IsJSONObject(f.Data) {
+			return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "%s: response data is not an object", op)
+		}
 		if out == nil {
 			return nil
 		}
