@@ -20,6 +20,11 @@ type OfflineMessages struct {
 	Messages     []*Message
 }
 
+// SyncCompleted reports that the client has caught up with the server:
+// every change up to Key is stored locally. It follows each sync, the first
+// one shortly after login.
+type SyncCompleted struct{ Key int64 }
+
 // SendResult reports the end of a send: Err is nil when the server has
 // committed the message (status StatusSendSucceed), else the reason
 // (status StatusSendFailed).
@@ -66,6 +71,7 @@ type ConnStateChanged struct {
 func (MessageReceived) isEvent()   {}
 func (OfflineMessages) isEvent()   {}
 func (SendResult) isEvent()        {}
+func (SyncCompleted) isEvent()     {}
 func (LoginStateChanged) isEvent() {}
 func (ConnStateChanged) isEvent()  {}
 

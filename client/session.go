@@ -369,5 +369,6 @@ func (s *session) sync(ctx context.Context, key int64) (int64, error) {
 		}
 		s.c.emit(OfflineMessages{Conversation: conv, Messages: b.msgs})
 	}
+	s.c.emit(SyncCompleted{Key: key})
 	return key, nil
 }
