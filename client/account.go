@@ -132,17 +132,19 @@ func (c *Client) login(ctx context.Context, req wire.LoginReq) error {
 	c.mu.Unlock()
 	s, err := c.startSession(ctx, req)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if err != nil {
 		c.state = loggedOut
+		c.mu.Unlock()
 		return err
 	}
-	if c.closed {
+	if c.closed { // Close ran while logging in
 		c.state = loggedOut
-		go s.stop()
+		c.mu.Unlock()
+		s.stop()
 		return jmsg.Errorf(jmsg.SDKParamInternalInvalid, "client is closed")
 	}
 	c.sess, c.state = s, loggedIn
+	c.mu.Unlock()
 	return nil
 }
 

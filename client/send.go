@@ -100,7 +100,9 @@ func (cv *Conversation) createAndSend(ctx context.Context, content Content) (*Me
 // Errors: 861101 (nil context), 865002 (nil message), 865003 (the message
 // is not a draft or a failed send: already sending or sent, or received),
 // 863004, server codes (803003 target does not exist, 803007 too long ...),
-// 860016 (network; the message is then StatusSendFailed).
+// 860016 (network or timeout; the message is then StatusSendFailed), 865011
+// (ctx was cancelled; the message is then StatusCanceledSend and is not sent
+// again — if the server had already committed it, it still arrives).
 func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
@@ -134,7 +136,11 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 		sendErr = jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "send response without msg_id or seq")
 	}
 	if sendErr != nil {
-		if err := s.db.SetStatus(context.Background(), row.ID, int(jmsg.StatusSendFailed), jmsg.CodeOf(sendErr)); err != nil {
+		status := jmsg.StatusSendFailed
+		if errors.Is(ctx.Err(), context.Canceled) {
+			status, sendErr = jmsg.StatusCanceledSend, jmsg.Wrap(jmsg.SDKMessageCancelSend, ctx.Err())
+		}
+		if err := s.db.SetStatus(context.Background(), row.ID, int(status), jmsg.CodeOf(sendErr)); err != nil {
 			c.log.Error("recording failed send", "err", err)
 		}
 	} else {

@@ -152,9 +152,8 @@ func (s *session) keepConnected() {
 			ntr, resp, err := s.c.connectAndLogin(s.ctx, wire.LoginReq{Username: s.username, Token: s.token}, s.onPush)
 			if err == nil {
 				s.mu.Lock()
-				s.tr = ntr
+				s.tr, s.me = ntr, resp.User
 				s.mu.Unlock()
-				s.me = resp.User
 				s.c.emit(ConnStateChanged{State: Connected})
 				s.inbox.put(inboxItem{resync: true})
 				break

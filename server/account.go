@@ -42,10 +42,11 @@ func handleInit(c *conn, f *wire.Frame) (any, error) {
 
 func handlePing(c *conn, f *wire.Frame) (any, error) { return nil, nil }
 
-// paramInvalid is the SDK-service code for a field that breaks its rule,
-// naming the field in the message.
+// paramInvalid is the SDK-service code for a field that breaks its rule.
+// The message stays JMessage's exact text; the field is kept as the cause
+// for the server's log.
 func paramInvalid(field string) error {
-	return jmsg.WithMessage(jmsg.HttpPrameterInvalid, jmsg.MessageOf(jmsg.HttpPrameterInvalid)+" "+field)
+	return jmsg.Errorf(jmsg.HttpPrameterInvalid, "invalid %s", field)
 }
 
 func handleRegister(c *conn, f *wire.Frame) (any, error) {
