@@ -1,0 +1,121 @@
+package localstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+func openTemp(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jmsg.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestOpenMigratesAndRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTemp(t)
+	var v int
+	if err := db.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion {
+		t.Fatalf("user_version = %d, %v; want %d", v, err, SchemaVersion)
+	}
+	if err := db.SetMeta(ctx, "sync_key", 42); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// Reopening keeps the data and does not migrate again.
+	db2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := db2.Meta(ctx, "sync_key"); k != 42 {
+		t.Fatalf("sync_key after reopen = %d, want 42", k)
+	}
+	// A database written by a newer schema is refused.
+	if _, err := db2.db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+	_, err = Open(ctx, path)
+	var me *MigrateError
+	if !errors.As(err, &me) {
+		t.Fatalf("Open(newer schema) = %v, want *MigrateError", err)
+	}
+}
+
+// TestUpgradeFromEveryOlderSchema builds a database at each older schema
+// version and checks that Open brings it to the newest one.
+func TestUpgradeFromEveryOlderSchema(t *testing.T) {
+	for from := 0; from < SchemaVersion; from++ {
+		path := filepath.Join(t.TempDir(), "old.db")
+		raw, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for v := 0; v < from; v++ {
+			if _, err := raw.Exec(migrations[v]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := raw.Exec(`PRAGMA user_version = ` + strconv.Itoa(from)); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		db, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("upgrading from version %d: %v", from, err)
+		}
+		var v int
+		db.db.QueryRow(`PRAGMA user_version`).Scan(&v)
+		db.Close()
+		if v != SchemaVersion {
+			t.Fatalf("from %d: version %d after open, want %d", from, v, SchemaVersion)
+		}
+	}
+}
+
+func TestStoreIncomingDeduplicatesAndTracksSequence(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	in := func(serverID, seq int64, from string, received bool) Incoming {
+		return Incoming{ConvType: 1, Target: "bob01", ServerConvID: 7, Message: Message{
+			ServerID: serverID, Seq: seq, CID: "c" + string(rune('a'+serverID)), Received: received,
+			Status: 8, ContentType: 1, Content: `{}`, From: from, ServerTime: 1000 * seq, LocalTime: 1}}
+	}
+	got, err := db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(3, 3, "bob01", true)})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("StoreIncoming = %d stored, %v", len(got), err)
+	}
+	c, _ := db.ConversationByTarget(ctx, 1, "bob01")
+	if c.SyncedSeq != 1 || c.Unread != 2 || c.ServerConvID != 7 || c.LatestTime != 3000 {
+		t.Fatalf("after 1 and 3: %+v, want synced 1, unread 2, server conv 7, latest 3000", c)
+	}
+	// The gap is filled; the duplicate of 1 is skipped; own message 2 adds no unread.
+	got, err = db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(2, 2, "alice", false)})
+	if err != nil || len(got) != 1 || got[0].ServerID != 2 {
+		t.Fatalf("StoreIncoming(dup, new) = %+v, %v; want only server id 2", got, err)
+	}
+	c, _ = db.ConversationByTarget(ctx, 1, "bob01")
+	if c.SyncedSeq != 3 || c.Unread != 2 {
+		t.Fatalf("after filling the gap: synced %d unread %d, want 3 and 2", c.SyncedSeq, c.Unread)
+	}
+	ms, _ := db.Messages(ctx, c.ID, 0, 10)
+	if len(ms) != 3 || ms[0].Seq != 3 || ms[2].Seq != 1 {
+		t.Fatalf("Messages newest first = %+v", ms)
+	}
+	if err := db.ClearUnread(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.TotalUnread(ctx); n != 0 {
+		t.Fatalf("TotalUnread after clear = %d", n)
+	}
+}
