@@ -97,6 +97,7 @@ func (s *session) start(tr *transport) {
 	s.tr = tr
 	s.inbox.wake = make(chan struct{}, 1)
 	s.inbox.put(inboxItem{resync: true})
+	s.c.emit(ConnStateChanged{State: Connected})
 	go s.run()
 }
 
