@@ -123,7 +123,8 @@ type Messages interface {
 	// the next sequence number of its conversation (created on first use)
 	// and every member's next change key. A message whose (sender, client
 	// id) exists already is not stored again: its original is returned with
-	// Duplicate set. An empty client id is never a duplicate. Either all of msgs are committed durably or none is.
+	// Duplicate set; an empty client id is never a duplicate. Either all of
+	// msgs are committed durably or none is.
 	Append(ctx context.Context, msgs []NewMessage) ([]Appended, error)
 	// Changes returns up to limit conversations of uid whose change key is
 	// greater than since, in key order, and whether more remain.

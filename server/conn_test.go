@@ -1,0 +1,259 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/jmsg-im/jmsg"
+	"github.com/jmsg-im/jmsg/wire"
+)
+
+// TestBadInput sends one bad frame after another on a logged-in
+// connection: each gets an error frame with a code, the connection stays
+// usable, and other connections are unaffected.
+func TestBadInput(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, u := range []string{"alice", "bobby", "carol"} {
+		register(t, ts, u)
+	}
+	alice, _ := login(t, ts, "alice", "")
+	bob, _ := login(t, ts, "bobby", "")
+	carol, _ := login(t, ts, "carol", "")
+
+	tests := []struct {
+		name     string
+		typ      websocket.MessageType
+		frame    string
+		wantOp   string
+		wantID   uint64
+		wantCode int
+	}{
+		{"malformed JSON", websocket.MessageText, `{"op":"ping","id":`, wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"not JSON", websocket.MessageText, `ping`, wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"empty", websocket.MessageText, ``, wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"unknown op", websocket.MessageText, `{"op":"teleport","id":101}`, "teleport", 101, jmsg.ServerInvalidRequest},
+		{"oversize", websocket.MessageText, `{"op":"ping","id":102,"data":{"pad":"` + strings.Repeat("x", 17<<10) + `"}}`, wire.OpError, 0, jmsg.ServerMessageTooLong},
+		{"much oversize", websocket.MessageText, strings.Repeat(" ", 1<<20), wire.OpError, 0, jmsg.ServerMessageTooLong},
+		{"invalid UTF-8", websocket.MessageText, "{\"op\":\"ping\",\"id\":103,\"data\":{\"x\":\"\xc3\x28\"}}", wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"wrong field type", websocket.MessageText, `{"op":"user_info","id":104,"data":{"usernames":"bobby"}}`, wire.OpUserInfo, 104, jmsg.ServerInvalidRequest},
+		{"username a number", websocket.MessageText, `{"op":"login","id":105,"data":{"username":5}}`, wire.OpLogin, 105, jmsg.ServerInvalidRequest},
+		{"op a number, id salvaged", websocket.MessageText, `{"op":5,"id":106}`, wire.OpError, 106, jmsg.ServerInvalidRequest},
+		{"data not an object", websocket.MessageText, `{"op":"ping","id":107,"data":[1,2]}`, wire.OpPing, 107, jmsg.ServerInvalidRequest},
+		{"trailing data", websocket.MessageText, `{"op":"ping","id":108}{"op":"ping","id":109}`, wire.OpPing, 108, jmsg.ServerInvalidRequest},
+		{"binary frame", websocket.MessageBinary, `{"op":"ping","id":110}`, wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"no id", websocket.MessageText, `{"op":"ping"}`, wire.OpPing, 0, jmsg.ServerInvalidRequest},
+		{"missing op", websocket.MessageText, `{"id":111}`, wire.OpError, 111, jmsg.ServerInvalidRequest},
+		{"send content not a document", websocket.MessageText, `{"op":"send","id":112,"data":{"cid":"x","content":"hi"}}`, wire.OpSend, 112, jmsg.ServerMessageContentJSONError},
+	}
+	for i, tc := range tests {
+		alice.write(tc.typ, []byte(tc.frame))
+		f := alice.readFrame()
+		if f.Op != tc.wantOp || f.ID != tc.wantID || f.Code != tc.wantCode {
+			t.Errorf("%s: answered (op %q, id %d, code %d %q), want (op %q, id %d, code %d)",
+				tc.name, f.Op, f.ID, f.Code, f.Message, tc.wantOp, tc.wantID, tc.wantCode)
+		}
+		if f.Message == "" || f.Message != jmsg.MessageOf(f.Code) {
+			t.Errorf("%s: message %q, want the table's %q", tc.name, f.Message, jmsg.MessageOf(f.Code))
+		}
+		if got := alice.callCode(wire.OpPing, nil); got != 0 {
+			t.Fatalf("%s: ping afterwards code = %d, want 0", tc.name, got)
+		}
+		// Another connection's traffic goes on.
+		cid := "ok-" + string(rune('a'+i))
+		r := bob.send("carol", cid, tc.name)
+		p := carol.nextMsg()
+		if p.Message.MsgID != r.MsgID {
+			t.Errorf("%s: carol got msg %d, want %d", tc.name, p.Message.MsgID, r.MsgID)
+		}
+	}
+	// The session is still logged in and can send.
+	r := alice.send("bobby", "after", "still here")
+	if p := bob.nextMsg(); p.Message.MsgID != r.MsgID {
+		t.Errorf("bob got msg %d after alice's bad input, want %d", p.Message.MsgID, r.MsgID)
+	}
+}
+
+// TestLargestFrame checks the frame limit from both sides: a frame of
+// exactly MaxFrameBytes is served, one byte more is refused.
+func TestLargestFrame(t *testing.T) {
+	ts := newTestServer(t, Config{MaxFrameBytes: 1024})
+	c := dial(t, ts, "client")
+	c.init(ts, "")
+	frame := func(n int) []byte {
+		head := `{"op":"ping","id":7,"data":{"pad":"`
+		tail := `"}}`
+		return []byte(head + strings.Repeat("x", n-len(head)-len(tail)) + tail)
+	}
+	c.write(websocket.MessageText, frame(1024))
+	if f := c.readFrame(); f.ID != 7 || f.Code != 0 {
+		t.Errorf("frame of 1024 bytes answered %+v, want ping response", f)
+	}
+	c.write(websocket.MessageText, frame(1025))
+	if f := c.readFrame(); f.Code != jmsg.ServerMessageTooLong {
+		t.Errorf("frame of 1025 bytes answered %+v, want code %d", f, jmsg.ServerMessageTooLong)
+	}
+	if got := c.callCode(wire.OpPing, nil); got != 0 {
+		t.Errorf("ping after an oversize frame code = %d", got)
+	}
+}
+
+// TestKick checks that a login on a platform ends the session of the same
+// user on that platform (event 1, then the connection closes) and leaves
+// the sessions of other platforms alone.
+func TestKick(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	register(t, ts, "alice")
+	register(t, ts, "bobby")
+	bob, _ := login(t, ts, "bobby", "")
+
+	first, _ := login(t, ts, "alice", wire.PlatformAndroid)
+	second, resp := login(t, ts, "alice", wire.PlatformAndroid)
+	var kickedFlag bool
+	for _, d := range resp.Devices {
+		if d.Platform == wire.PlatformAndroid {
+			kickedFlag = d.Kicked
+		}
+	}
+	if !kickedFlag {
+		t.Errorf("second login devices = %+v, want platform a flagged as kicked", resp.Devices)
+	}
+
+	frames := first.waitClosed()
+	if len(frames) != 1 || frames[0].Op != wire.OpEvent {
+		t.Fatalf("kicked session got %+v before closing, want one event", frames)
+	}
+	var ev wire.EventPush
+	if err := json.Unmarshal(frames[0].Data, &ev); err != nil || ev.EventType != wire.EventLoginKicked || ev.CTimeMs == 0 {
+		t.Errorf("kick event = %s (%v), want event_type %d with a time", frames[0].Data, err, wire.EventLoginKicked)
+	}
+
+	// A login on another platform kicks nobody.
+	third, resp := login(t, ts, "alice", wire.PlatformIOS)
+	for _, d := range resp.Devices {
+		if d.Kicked {
+			t.Errorf("login on platform i flagged %+v as kicked", d)
+		}
+		if d.Platform == wire.PlatformAndroid && !d.Online {
+			t.Errorf("login on platform i reports platform a offline: %+v", d)
+		}
+	}
+	r := bob.send("alice", "m1", "to both")
+	for _, c := range []*rawClient{second, third} {
+		if p := c.nextMsg(); p.Message.MsgID != r.MsgID {
+			t.Errorf("%s got msg %d, want %d", c.name, p.Message.MsgID, r.MsgID)
+		}
+		if got := c.callCode(wire.OpPing, nil); got != 0 {
+			t.Errorf("%s ping code = %d, want 0", c.name, got)
+		}
+	}
+}
+
+// TestStalledReader checks that a connection that stops reading is dropped
+// once its send queue fills, while every other session keeps receiving.
+func TestStalledReader(t *testing.T) {
+	ts := newTestServer(t, Config{SendQueue: 8, WriteTimeout: time.Minute})
+	register(t, ts, "alice")
+	register(t, ts, "bobby")
+	register(t, ts, "carol")
+	alice, _ := login(t, ts, "alice", "")
+	live, _ := login(t, ts, "bobby", wire.PlatformIOS)
+	carol, _ := login(t, ts, "carol", "")
+
+	// bob's Android session logs in and then never reads again.
+	stalled := dialWS(t, ts, nil)
+	stalledLogin(t, ts, stalled, "bobby", wire.PlatformAndroid)
+
+	text := strings.Repeat("x", 3500)
+	const window = 4 // sends in flight: at most this many pushes per commit
+	sent, liveSeq := 0, int64(0)
+	deadline := time.Now().Add(waitTimeout)
+	for ts.srv.metrics.slowConsumers.Load() == 0 {
+		if time.Now().After(deadline) || sent > 20000 {
+			t.Fatalf("stalled session not dropped after %d messages", sent)
+		}
+		ids := make([]uint64, window)
+		for i := range ids {
+			sent++
+			ids[i] = alice.request(wire.OpSend, textSend("bobby", "m"+itoa(sent), text))
+		}
+		for _, id := range ids {
+			if f := alice.response(id); f.Code != 0 {
+				t.Fatalf("send #%d = error %d", sent, f.Code)
+			}
+		}
+		// The live session drains as it goes, in sequence order.
+		for range window {
+			liveSeq++
+			if p := live.nextMsg(); p.Message.Seq != liveSeq {
+				t.Fatalf("live session got seq %d, want %d", p.Message.Seq, liveSeq)
+			}
+		}
+	}
+	t.Logf("stalled session dropped after %d messages", sent)
+
+	// Other recipients are unaffected: carol and bob's live session receive.
+	r := alice.send("carol", "to-carol", "hello carol")
+	if p := carol.nextMsg(); p.Message.MsgID != r.MsgID {
+		t.Errorf("carol got msg %d, want %d", p.Message.MsgID, r.MsgID)
+	}
+	r = alice.send("bobby", "last", "hello bob")
+	if p := live.nextMsg(); p.Message.MsgID != r.MsgID || p.Message.Seq != int64(sent+1) {
+		t.Errorf("bob's live session got msg %d seq %d, want %d seq %d", p.Message.MsgID, p.Message.Seq, r.MsgID, sent+1)
+	}
+
+	// The stalled client, reading at last, finds the connection ended
+	// before all of the messages.
+	got := 0
+	rctx, cancel := contextWithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	for {
+		_, _, err := stalled.Read(rctx)
+		if err != nil {
+			if rctx.Err() != nil {
+				t.Fatalf("stalled connection still open after reading %d frames", got)
+			}
+			t.Logf("stalled client: %v", err)
+			break
+		}
+		got++
+	}
+	if got >= sent+1 {
+		t.Errorf("stalled connection delivered %d frames, want fewer than the %d messages sent", got, sent+1)
+	}
+	t.Logf("stalled client read %d frames before the end", got)
+	if n := ts.srv.metrics.slowConsumers.Load(); n != 1 {
+		t.Errorf("%d connections dropped as slow, want only the stalled one", n)
+	}
+}
+
+// stalledLogin inits and logs in on ws, reading only the two responses.
+func stalledLogin(t testing.TB, ts *testServer, ws *websocket.Conn, username, platform string) {
+	t.Helper()
+	ctx, cancel := contextWithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	for i, req := range []struct {
+		op   string
+		data any
+	}{
+		{wire.OpInit, wire.InitReq{AppKey: ts.appKey, Version: wire.Version, Platform: platform}},
+		{wire.OpLogin, wire.LoginReq{Username: username, Password: password}},
+	} {
+		data, _ := json.Marshal(req.data)
+		b, _ := wire.Encode(&wire.Frame{Op: req.op, ID: uint64(i + 1), Data: data})
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		_, resp, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f wire.Frame
+		if err := json.Unmarshal(resp, &f); err != nil || f.Code != 0 || f.ID != uint64(i+1) {
+			t.Fatalf("%s: %s (%v)", req.op, resp, err)
+		}
+	}
+}
