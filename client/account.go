@@ -209,6 +209,8 @@ func (c *Client) Token() string {
 	if err != nil {
 		return ""
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.token
 }
 
@@ -300,9 +302,10 @@ func (c *Client) UpdateMyInfo(ctx context.Context, info jmsg.UserInfo, fields ..
 	return nil
 }
 
-// UpdatePassword changes the current user's password. Errors: 861101,
-// 863002 (new password breaks the rule), 863004, 898004 (old password
-// wrong).
+// UpdatePassword changes the current user's password. Every login token
+// issued before is revoked (other sessions cannot reconnect with theirs);
+// this session gets a new one (see Token). Errors: 861101, 863002 (new
+// password breaks the rule), 863004, 898004 (old password wrong).
 func (c *Client) UpdatePassword(ctx context.Context, oldPassword, newPassword string) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
@@ -314,5 +317,15 @@ func (c *Client) UpdatePassword(ctx context.Context, oldPassword, newPassword st
 	if err != nil {
 		return err
 	}
-	return s.call(ctx, wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: oldPassword, New: newPassword}, nil)
+	var resp wire.UpdatePasswordResp
+	if err := s.call(ctx, wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: oldPassword, New: newPassword}, &resp); err != nil {
+		return err
+	}
+	if resp.Token == "" {
+		return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "update_password response without token")
+	}
+	s.mu.Lock()
+	s.token = resp.Token // the server revoked every earlier token
+	s.mu.Unlock()
+	return nil
 }

@@ -21,9 +21,9 @@ type OfflineMessages struct {
 }
 
 // SyncCompleted reports that the client has caught up with the server:
-// every change up to Key is stored locally. It follows each sync, the first
-// one shortly after login.
-type SyncCompleted struct{ Key int64 }
+// every conversation changed before Cursor is stored locally. It follows
+// each sync, the first one shortly after login.
+type SyncCompleted struct{ Cursor int64 }
 
 // SendResult reports the end of a send: Err is nil when the server has
 // committed the message (status StatusSendSucceed), else the reason

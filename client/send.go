@@ -39,7 +39,7 @@ func (cv *Conversation) CreateMessage(content Content) (*Message, error) {
 	}
 	doc := jmsg.Doc{
 		Version: 1, TargetType: cv.Type.TargetType(), TargetID: cv.Target,
-		FromType: "user", FromID: s.username, CreateTime: time.Now().Unix(),
+		FromType: "user", FromID: s.username, FromPlatform: cv.c.cfg.Platform, CreateTime: time.Now().Unix(),
 		MsgType: content.ContentType().String(), MsgBody: body,
 	}
 	raw, err := json.Marshal(doc)
@@ -147,7 +147,6 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 		if err := s.db.MarkSent(context.Background(), row.ID, resp.MsgID, resp.Seq, resp.CTimeMs, resp.ConvID, int(jmsg.StatusSendSucceed)); err != nil {
 			return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
 		}
-		s.inbox.put(inboxItem{seenKey: resp.SyncKey})
 	}
 	out, err := c.messageFromRow(context.Background(), s.db, mustRow(s.db, row.ID, row))
 	if err != nil {

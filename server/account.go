@@ -81,7 +81,10 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	if err := wire.DecodeData(f, &req); err != nil {
 		return nil, err
 	}
-	if c.uid != 0 && !c.kicked.Load() {
+	if c.kicked.Load() {
+		return nil, jmsg.E(jmsg.TcpUserOfflineState) // the connection is closing
+	}
+	if c.uid != 0 {
 		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "already logged in on this connection")
 	}
 	if !jmsg.ValidUsername(req.Username) {
@@ -95,8 +98,10 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	}
 	now := time.Now().UnixMilli()
 	var token string
+	var tokenHash []byte
 	if req.Token != "" {
-		uid, err := c.s.store.TokenUser(c.ctx, c.appKey, hashToken(req.Token), now)
+		tokenHash = hashToken(req.Token)
+		uid, err := c.s.store.TokenUser(c.ctx, c.appKey, tokenHash, now)
 		if errors.Is(err, store.ErrNotFound) || uid != u.UID {
 			return nil, jmsg.E(jmsg.TcpUserPasswordError)
 		} else if err != nil {
@@ -107,7 +112,8 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 			return nil, jmsg.E(jmsg.TcpUserPasswordError)
 		}
 		token = newToken()
-		if err := c.s.store.PutToken(c.ctx, c.appKey, u.UID, hashToken(token), now+tokenTTL.Milliseconds()); err != nil {
+		tokenHash = hashToken(token)
+		if err := c.s.store.PutToken(c.ctx, c.appKey, u.UID, tokenHash, now+tokenTTL.Milliseconds()); err != nil {
 			return nil, err
 		}
 	}
@@ -118,10 +124,9 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	if err := c.s.store.TouchDevice(c.ctx, c.appKey, u.UID, c.platform, now); err != nil {
 		return nil, err
 	}
-	c.kicked.Store(false)
-	c.uid, c.username = u.UID, u.Username
+	c.uid, c.username, c.tokenHash = u.UID, u.Username, tokenHash
 	old := c.s.hub.bind(c, u.UID, c.platform)
-	resp := wire.LoginResp{User: u.UserInfo, ServerTime: now, SyncKey: u.SyncKey, Token: token}
+	resp := wire.LoginResp{User: u.UserInfo, ServerTime: now, Token: token}
 	for _, d := range devs {
 		resp.Devices = append(resp.Devices, wire.Device{
 			Platform: d.Platform, MTime: d.MTimeMs,
@@ -141,9 +146,14 @@ func platformOnline(h *hub, uid int64, platform string) bool {
 	return h.platform[deviceKey{uid, platform}] != nil
 }
 
+// handleLogout ends the session and revokes the token it logged in with
+// (or was issued), so that token cannot log in again.
 func handleLogout(c *conn, f *wire.Frame) (any, error) {
+	if err := c.s.store.DeleteTokens(c.ctx, c.appKey, c.uid, c.tokenHash); err != nil {
+		return nil, err
+	}
 	c.s.hub.unbind(c, c.uid, c.platform)
-	c.uid, c.username = 0, ""
+	c.uid, c.username, c.tokenHash = 0, "", nil
 	return nil, nil
 }
 
@@ -265,5 +275,17 @@ func handleUpdatePassword(c *conn, f *wire.Frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.s.store.SetPassword(c.ctx, c.appKey, c.uid, hash)
+	if err := c.s.store.SetPassword(c.ctx, c.appKey, c.uid, hash); err != nil {
+		return nil, err
+	}
+	// Every token issued before is revoked; this session gets a new one.
+	if err := c.s.store.DeleteTokens(c.ctx, c.appKey, c.uid, nil); err != nil {
+		return nil, err
+	}
+	token := newToken()
+	c.tokenHash = hashToken(token)
+	if err := c.s.store.PutToken(c.ctx, c.appKey, c.uid, c.tokenHash, time.Now().Add(tokenTTL).UnixMilli()); err != nil {
+		return nil, err
+	}
+	return wire.UpdatePasswordResp{Token: token}, nil
 }

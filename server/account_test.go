@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -142,7 +143,7 @@ func TestSessionState(t *testing.T) {
 		{wire.OpUpdateMyInfo, wire.UpdateMyInfoReq{Fields: []string{"nickname"}}},
 		{wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: password, New: "new-pw"}},
 		{wire.OpSend, textSend("bobby", "c1", "hi")},
-		{wire.OpAck, wire.AckReq{SyncKey: 1}},
+		{wire.OpAck, wire.AckReq{Positions: []wire.Position{{ConvID: 1, Seq: 1}}}},
 		{wire.OpSync, wire.SyncReq{}},
 		{wire.OpHistory, wire.HistoryReq{ConvID: 1}},
 	}
@@ -236,7 +237,16 @@ func TestProfile(t *testing.T) {
 	if got := c.callCode(wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: "wrong-pw", New: "new-pw"}); got != jmsg.HttpPasswordError {
 		t.Errorf("update_password(wrong old) code = %d, want %d", got, jmsg.HttpPasswordError)
 	}
-	c.mustCall(wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: password, New: "new-pw"}, nil)
+	for _, req := range []wire.UpdatePasswordReq{{Old: password, New: "abc"}, {Old: password, New: strings.Repeat("p", 129)}} {
+		if got := c.callCode(wire.OpUpdatePassword, req); got != jmsg.HttpPrameterInvalid {
+			t.Errorf("update_password(new %q) code = %d, want %d", req.New, got, jmsg.HttpPrameterInvalid)
+		}
+	}
+	var pw wire.UpdatePasswordResp
+	c.mustCall(wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: password, New: "new-pw"}, &pw)
+	if pw.Token == "" {
+		t.Errorf("update_password = %+v, want a new token", pw)
+	}
 	other := dial(t, ts, "other")
 	other.init(ts, wire.PlatformIOS)
 	if got := other.callCode(wire.OpLogin, wire.LoginReq{Username: "alice", Password: password}); got != jmsg.TcpUserPasswordError {
@@ -247,4 +257,114 @@ func TestProfile(t *testing.T) {
 	if resp.User.Nickname != "Al" {
 		t.Errorf("login after profile update = %+v", resp.User)
 	}
+}
+
+// tokenLogin logs in on a new connection with a token and returns the
+// response code.
+func tokenLogin(t testing.TB, ts *testServer, username, token, platform string) (*rawClient, int) {
+	t.Helper()
+	c := dial(t, ts, username+" token/"+platform)
+	c.init(ts, platform)
+	f := c.call(wire.OpLogin, wire.LoginReq{Username: username, Token: token})
+	if f.Code == 0 {
+		var resp wire.LoginResp
+		json.Unmarshal(f.Data, &resp)
+		if resp.User.Username != username || resp.Token != "" {
+			t.Errorf("token login(%s) = %+v, want the user and no new token", username, resp)
+		}
+	}
+	return c, f.Code
+}
+
+// TestTokens checks login tokens: issued on password login, accepted for
+// their user only, revoked by the logout of the session that holds them
+// and all revoked by a password change, which issues a new one.
+func TestTokens(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	register(t, ts, "alice")
+	register(t, ts, "bobby")
+	a1, resp := login(t, ts, "alice", wire.PlatformAndroid)
+	t1 := resp.Token
+	if t1 == "" {
+		t.Fatalf("password login = %+v, want a token", resp)
+	}
+	_, bobResp := login(t, ts, "bobby", wire.PlatformAndroid)
+
+	for _, tc := range []struct {
+		name, username, token string
+		want                  int
+	}{
+		{"another user's token", "alice", bobResp.Token, jmsg.TcpUserPasswordError},
+		{"made-up token", "alice", "not-a-token", jmsg.TcpUserPasswordError},
+		{"token for an unknown user", "nobody", t1, jmsg.TcpUserNotRegistered},
+	} {
+		if _, got := tokenLogin(t, ts, tc.username, tc.token, wire.PlatformWeb); got != tc.want {
+			t.Errorf("%s: token login code = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// The token logs in elsewhere, any number of times.
+	a2, code := tokenLogin(t, ts, "alice", t1, wire.PlatformIOS)
+	if code != 0 {
+		t.Fatalf("token login = %d, want success", code)
+	}
+	if _, code := tokenLogin(t, ts, "alice", t1, wire.PlatformWeb); code != 0 {
+		t.Fatalf("second token login = %d, want success", code)
+	}
+	// Logging out revokes the token the session logged in with; the
+	// sessions already logged in with it stay.
+	a2.mustCall(wire.OpLogout, nil, nil)
+	if _, code := tokenLogin(t, ts, "alice", t1, wire.PlatformWindows); code != jmsg.TcpUserPasswordError {
+		t.Errorf("token login after logout = %d, want %d", code, jmsg.TcpUserPasswordError)
+	}
+	if got := a1.callCode(wire.OpMyInfo, nil); got != 0 {
+		t.Errorf("my_info on the session that got the token = %d, want 0", got)
+	}
+	// bobby's token is not affected.
+	if _, code := tokenLogin(t, ts, "bobby", bobResp.Token, wire.PlatformIOS); code != 0 {
+		t.Errorf("bobby's token login after alice's logout = %d, want success", code)
+	}
+	// A password session's logout revokes the token it was issued.
+	a3, resp := login(t, ts, "alice", wire.PlatformWindows)
+	a3.mustCall(wire.OpLogout, nil, nil)
+	if _, code := tokenLogin(t, ts, "alice", resp.Token, wire.PlatformWindows); code != jmsg.TcpUserPasswordError {
+		t.Errorf("token login with a logged-out password session's token = %d, want %d", code, jmsg.TcpUserPasswordError)
+	}
+
+	// A password change revokes every token of the user, this session's
+	// included, and issues a new one.
+	_, r4 := login(t, ts, "alice", wire.PlatformWeb)
+	_, r5 := login(t, ts, "alice", wire.PlatformIOS)
+	var pw wire.UpdatePasswordResp
+	a1.mustCall(wire.OpUpdatePassword, wire.UpdatePasswordReq{Old: password, New: "new-pw"}, &pw)
+	if pw.Token == "" || pw.Token == r4.Token || pw.Token == r5.Token {
+		t.Fatalf("update_password = %+v, want a new token", pw)
+	}
+	for _, old := range []string{r4.Token, r5.Token} {
+		if _, code := tokenLogin(t, ts, "alice", old, wire.PlatformWindows); code != jmsg.TcpUserPasswordError {
+			t.Errorf("token login with a token from before the password change = %d, want %d", code, jmsg.TcpUserPasswordError)
+		}
+	}
+	if _, code := tokenLogin(t, ts, "bobby", bobResp.Token, wire.PlatformWindows); code != 0 {
+		t.Errorf("bobby's token after alice's password change = %d, want success", code)
+	}
+	a6, code := tokenLogin(t, ts, "alice", pw.Token, wire.PlatformWindows)
+	if code != 0 {
+		t.Fatalf("token login with the new token = %d, want success", code)
+	}
+	// The session that changed the password now holds the new token: its
+	// logout revokes it.
+	a1.mustCall(wire.OpLogout, nil, nil)
+	if _, code := tokenLogin(t, ts, "alice", pw.Token, wire.PlatformAndroid); code != jmsg.TcpUserPasswordError {
+		t.Errorf("token login after the changing session's logout = %d, want %d", code, jmsg.TcpUserPasswordError)
+	}
+	if got := a6.callCode(wire.OpMyInfo, nil); got != 0 {
+		t.Errorf("my_info on a session logged in with the revoked token = %d, want 0", got)
+	}
+	// Passwords: the old one is refused, the new one works.
+	c := dial(t, ts, "password check")
+	c.init(ts, wire.PlatformAndroid)
+	if got := c.callCode(wire.OpLogin, wire.LoginReq{Username: "alice", Password: password}); got != jmsg.TcpUserPasswordError {
+		t.Errorf("login with the old password = %d, want %d", got, jmsg.TcpUserPasswordError)
+	}
+	c.mustCall(wire.OpLogin, wire.LoginReq{Username: "alice", Password: "new-pw"}, nil)
 }

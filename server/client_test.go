@@ -309,8 +309,9 @@ func (c *rawClient) nextMsg() wire.MessagePush {
 }
 
 // waitClosed waits for the server to end the connection and returns the
-// frames that came before the end.
-func (c *rawClient) waitClosed() []wire.Frame {
+// frames that came before the end and the error that ended reading (a
+// websocket.CloseError when the server sent a close frame).
+func (c *rawClient) waitClosed() ([]wire.Frame, error) {
 	c.t.Helper()
 	frames := c.stash
 	c.stash = nil
@@ -321,7 +322,7 @@ func (c *rawClient) waitClosed() []wire.Frame {
 				c.t.Fatalf("%s: connection still open after %v", c.name, waitTimeout)
 			}
 			c.t.Logf("%s: connection ended: %v (close status %d)", c.name, err, websocket.CloseStatus(err))
-			return frames
+			return frames, err
 		}
 		frames = append(frames, f)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jmsg-im/jmsg/server/store"
 )
@@ -79,8 +80,10 @@ func (c *committer) fill(batch []*pendingSend) []*pendingSend {
 // commit stores batch in one transaction. If that fails, each message is
 // tried alone so that one bad message cannot fail its neighbours.
 func (c *committer) commit(batch []*pendingSend) {
+	now := time.Now().UnixMilli()
 	msgs := make([]store.NewMessage, len(batch))
 	for i, p := range batch {
+		p.msg.CTimeMs = now // the commit's time: it never runs ahead of the sequence
 		msgs[i] = p.msg
 	}
 	res, err := c.st.Append(context.Background(), msgs)

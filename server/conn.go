@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -33,10 +31,11 @@ type conn struct {
 	kicked atomic.Bool
 
 	// Session state, owned by the read loop.
-	appKey   string
-	platform string
-	uid      int64
-	username string
+	appKey    string
+	platform  string
+	uid       int64
+	username  string
+	tokenHash []byte // the login token of this session
 }
 
 // errAsync tells the read loop that a handler will send its response itself.
@@ -59,12 +58,14 @@ func (c *conn) serve() {
 		}
 		c.close(websocket.StatusNormalClosure, "")
 		wg.Wait()
-		c.ws.Close(c.code, c.reason)
 	}()
 	max := c.s.cfg.MaxFrameBytes
 	buf := make([]byte, max+1)
 	for {
-		typ, r, err := c.ws.Reader(c.ctx)
+		// Not c.ctx: cancelling a read drops the socket without a close
+		// frame. The writer closes the socket when the connection ends,
+		// which ends this read.
+		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
@@ -169,11 +170,14 @@ func (c *conn) sendFrame(f *wire.Frame) {
 // queue is full is a slow consumer: it is dropped, and the client catches
 // up through sync when it reconnects.
 func (c *conn) enqueue(b []byte) {
+	if c.ctx.Err() != nil {
+		return
+	}
 	select {
 	case c.out <- b:
 	default:
 		c.s.metrics.slowConsumers.Add(1)
-		c.s.log.Warn("dropping slow consumer", "user", c.username, "queue", cap(c.out))
+		c.s.log.Warn("dropping slow consumer", "queue", cap(c.out))
 		c.close(websocket.StatusPolicyViolation, "slow consumer")
 	}
 }
@@ -195,8 +199,8 @@ func (c *conn) kick() {
 	}
 }
 
-// close ends the connection: the read loop and the writer stop, and serve
-// sends the close frame with code and reason. Only the first call counts.
+// close ends the connection: the writer stops and closes the socket with
+// code and reason, which ends the read loop. Only the first call counts.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closed.Do(func() {
 		c.code, c.reason = code, reason
@@ -204,8 +208,22 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	})
 }
 
-// writeLoop writes queued frames until the connection ends.
+// writeLoop writes queued frames until the connection ends, then closes
+// the socket: with a close handshake, or at once for a slow consumer or a
+// failed write, whose peer is not reading, and at server shutdown.
 func (c *conn) writeLoop() {
+	defer func() {
+		// Server.Close cancels ctx without calling close. Calling it here
+		// sets code for that case (closed at once, no handshake), and the
+		// Once makes code and reason safe to read whichever goroutine's
+		// close came first.
+		c.close(websocket.StatusGoingAway, "server shutting down")
+		if c.code == websocket.StatusPolicyViolation || c.code == websocket.StatusGoingAway {
+			c.ws.CloseNow()
+		} else {
+			c.ws.Close(c.code, c.reason)
+		}
+	}()
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -224,12 +242,4 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
-}
-
-func (c *conn) logAttrs() slog.Attr {
-	return slog.Group("conn", "app", c.appKey, "user", c.username, "platform", c.platform)
-}
-
-func (c *conn) String() string {
-	return fmt.Sprintf("conn(%s/%s/%s)", c.appKey, c.username, c.platform)
 }

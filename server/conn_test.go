@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,9 @@ func TestBadInput(t *testing.T) {
 		wantCode int
 	}{
 		{"malformed JSON", websocket.MessageText, `{"op":"ping","id":`, wire.OpError, 0, jmsg.ServerInvalidRequest},
+		{"truncated, id salvaged", websocket.MessageText, `{"op":"ping","id":42,`, wire.OpError, 42, jmsg.ServerInvalidRequest},
+		{"truncated in the data, id salvaged", websocket.MessageText, `{"op":"send","id":43,"data":{"cid":"x","content":{"text":"cut`, wire.OpError, 43, jmsg.ServerInvalidRequest},
+		{"truncated in the id", websocket.MessageText, `{"op":"ping","id":44`, wire.OpError, 0, jmsg.ServerInvalidRequest},
 		{"not JSON", websocket.MessageText, `ping`, wire.OpError, 0, jmsg.ServerInvalidRequest},
 		{"empty", websocket.MessageText, ``, wire.OpError, 0, jmsg.ServerInvalidRequest},
 		{"unknown op", websocket.MessageText, `{"op":"teleport","id":101}`, "teleport", 101, jmsg.ServerInvalidRequest},
@@ -122,13 +127,18 @@ func TestKick(t *testing.T) {
 		t.Errorf("second login devices = %+v, want platform a flagged as kicked", resp.Devices)
 	}
 
-	frames := first.waitClosed()
+	frames, err := first.waitClosed()
 	if len(frames) != 1 || frames[0].Op != wire.OpEvent {
 		t.Fatalf("kicked session got %+v before closing, want one event", frames)
 	}
 	var ev wire.EventPush
 	if err := json.Unmarshal(frames[0].Data, &ev); err != nil || ev.EventType != wire.EventLoginKicked || ev.CTimeMs == 0 {
 		t.Errorf("kick event = %s (%v), want event_type %d with a time", frames[0].Data, err, wire.EventLoginKicked)
+	}
+	// The event is followed by a close handshake, not a dropped socket.
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusNormalClosure || ce.Reason != "login kicked" {
+		t.Errorf("kicked connection ended with %v, want a close frame with status 1000 and reason %q", err, "login kicked")
 	}
 
 	// A login on another platform kicks nobody.
@@ -152,10 +162,114 @@ func TestKick(t *testing.T) {
 	}
 }
 
+// TestKickedConnection checks what a kicked connection may still do before
+// it closes: a login is refused with 800013 (user logout), as is every
+// request that needs a session. The kick and the close race with these
+// requests on the wire, so the handlers are called directly.
+func TestKickedConnection(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	register(t, ts, "alice")
+	for _, uid := range []int64{0, 1} { // kicked during or after its login
+		c := &conn{s: ts.srv, ctx: t.Context(), appKey: ts.appKey, platform: wire.PlatformAndroid, uid: uid, out: make(chan []byte, 16)}
+		c.kicked.Store(true)
+		if c.loggedIn() {
+			t.Errorf("uid %d: a kicked connection reports itself logged in", uid)
+		}
+		data, _ := json.Marshal(wire.LoginReq{Username: "alice", Password: password})
+		_, err := handleLogin(c, &wire.Frame{Op: wire.OpLogin, ID: 1, Data: data})
+		if got := jmsg.CodeOf(err); got != jmsg.TcpUserOfflineState {
+			t.Errorf("uid %d: login on a kicked connection = %v (code %d), want %d", uid, err, got, jmsg.TcpUserOfflineState)
+		}
+		if c.uid != uid || c.tokenHash != nil {
+			t.Errorf("uid %d: the refused login changed the session to uid %d", uid, c.uid)
+		}
+		c.dispatch(&wire.Frame{Op: wire.OpMyInfo, ID: 2})
+		var f wire.Frame
+		if err := json.Unmarshal(<-c.out, &f); err != nil || f.ID != 2 || f.Code != jmsg.TcpUserOfflineState {
+			t.Errorf("uid %d: my_info on a kicked connection = %+v (%v), want code %d", uid, f, err, jmsg.TcpUserOfflineState)
+		}
+	}
+}
+
+// TestClientClose checks that the server completes a close handshake the
+// client starts.
+func TestClientClose(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	register(t, ts, "alice")
+	ws := dialWS(t, ts, nil)
+	stalledLogin(t, ts, ws, "alice", "")
+	done := make(chan error, 1)
+	go func() { done <- ws.Close(websocket.StatusNormalClosure, "bye") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close() = %v, want the server to answer the close frame", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Close() did not return within %v", waitTimeout)
+	}
+	// The session is gone: a new login on the same platform kicks nobody.
+	_, resp := login(t, ts, "alice", "")
+	for _, d := range resp.Devices {
+		if d.Kicked || d.Online {
+			t.Errorf("login after the client closed reports %+v", d)
+		}
+	}
+}
+
+// TestServerClose checks that Close ends connections and that a request
+// racing with it neither hangs nor gets a wrong answer.
+func TestServerClose(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	register(t, ts, "alice")
+	register(t, ts, "bobby")
+	alice, _ := login(t, ts, "alice", "")
+	bob, _ := login(t, ts, "bobby", "")
+	r := alice.send("bobby", "before", "before close")
+	if p := bob.nextMsg(); p.Message.MsgID != r.MsgID {
+		t.Fatalf("bob got %d, want %d", p.Message.MsgID, r.MsgID)
+	}
+	id := alice.request(wire.OpSend, textSend("bobby", "during", "during close"))
+	if err := ts.srv.Close(); err != nil {
+		t.Errorf("Close() = %v", err)
+	}
+	frames, _ := alice.waitClosed()
+	for _, f := range frames {
+		if f.ID == id && f.Code != 0 && f.Code != jmsg.ServerSendSystemError {
+			t.Errorf("the send racing with Close was answered %+v", f)
+		}
+	}
+	bob.waitClosed()
+	// Every message that was answered is stored.
+	var answered []int64
+	for _, f := range append(alice.stash, frames...) {
+		if f.ID == id && f.Code == 0 {
+			var resp wire.SendResp
+			json.Unmarshal(f.Data, &resp)
+			answered = append(answered, resp.MsgID)
+		}
+	}
+	msgs, _, err := ts.st.History(t.Context(), ts.appKey, r.ConvID, 0, 0, 10)
+	if err != nil || len(msgs) < 1+len(answered) || msgs[0].MsgID != r.MsgID {
+		t.Errorf("History() after Close = %+v, %v; want msg %d and the answered %v", msgs, err, r.MsgID, answered)
+	}
+	// New connections are refused while and after closing.
+	_, resp, err := websocket.Dial(t.Context(), ts.url, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dialing a closed server = %v (response %v), want 503", err, resp)
+	}
+}
+
 // TestStalledReader checks that a connection that stops reading is dropped
-// once its send queue fills, while every other session keeps receiving.
+// once its send queue fills, at once and without a close frame, while every
+// other session keeps receiving.
 func TestStalledReader(t *testing.T) {
-	ts := newTestServer(t, Config{SendQueue: 8, WriteTimeout: time.Minute})
+	// The send queue is at least two commits' worth of pushes: small
+	// commits keep it small.
+	ts := newTestServer(t, Config{SendQueue: 8, CommitBatchMax: 4, WriteTimeout: time.Minute})
+	if ts.srv.cfg.SendQueue != 8 {
+		t.Fatalf("SendQueue = %d, want 8", ts.srv.cfg.SendQueue)
+	}
 	register(t, ts, "alice")
 	register(t, ts, "bobby")
 	register(t, ts, "carol")
@@ -217,6 +331,9 @@ func TestStalledReader(t *testing.T) {
 				t.Fatalf("stalled connection still open after reading %d frames", got)
 			}
 			t.Logf("stalled client: %v", err)
+			if code := websocket.CloseStatus(err); code != -1 {
+				t.Errorf("stalled connection ended with close status %d, want no close frame", code)
+			}
 			break
 		}
 		got++

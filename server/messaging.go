@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server/store"
@@ -14,7 +13,11 @@ import (
 const (
 	syncPageMax    = 200
 	historyPageMax = 500
-	clientIDMaxLen = 64
+	// historyPageBytes bounds a history page's message content, so that a
+	// page stays far below what clients read in one frame (1 MiB for the
+	// Go SDK).
+	historyPageBytes = 256 << 10
+	clientIDMaxLen   = 64
 )
 
 // handleSend checks a message, resolves its target and hands it to the
@@ -63,7 +66,7 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	p := &pendingSend{
 		msg: store.NewMessage{
 			AppKey: c.appKey, SenderUID: c.uid, TargetUID: target.UID,
-			ClientMsgID: req.ClientMsgID, CTimeMs: time.Now().UnixMilli(), Content: content,
+			ClientMsgID: req.ClientMsgID, Content: content,
 		},
 		origin: c,
 		done: func(p *pendingSend) {
@@ -72,10 +75,7 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 				c.respond(f, nil, jmsg.Wrap(jmsg.ServerSendSystemError, p.err))
 				return
 			}
-			c.respond(f, wire.SendResp{
-				MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs,
-				SyncKey: p.res.Keys[p.msg.SenderUID],
-			}, nil)
+			c.respond(f, wire.SendResp{MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs}, nil)
 		},
 	}
 	if err := c.s.commits.submit(c.ctx, p); err != nil {
@@ -87,47 +87,62 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 // publish pushes committed messages to the online sessions of every member,
 // except the session that sent them. It runs on the committer goroutine in
 // commit order, so each session receives a conversation's messages in
-// sequence order.
+// sequence order. Each push is encoded once for all its recipients.
 func (s *Server) publish(batch []*pendingSend) {
 	var sessions []*conn
 	for _, p := range batch {
 		if p.res.Duplicate {
 			continue
 		}
-		msg := wire.Message{
+		sessions = s.hub.sessions(sessions[:0], p.msg.SenderUID)
+		if p.msg.TargetUID != p.msg.SenderUID {
+			sessions = s.hub.sessions(sessions, p.msg.TargetUID)
+		}
+		if len(sessions) == 0 || (len(sessions) == 1 && sessions[0] == p.origin) {
+			continue
+		}
+		f, err := wire.Push(wire.OpMessage, wire.MessagePush{Message: wire.Message{
 			MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs,
 			ClientMsgID: p.msg.ClientMsgID, Content: p.res.Content,
+		}})
+		if err != nil {
+			s.log.Error("encoding push", "err", err)
+			continue
 		}
-		for uid, key := range p.res.Keys {
-			sessions = s.hub.sessions(sessions[:0], uid)
-			if len(sessions) == 0 {
-				continue
-			}
-			f, err := wire.Push(wire.OpMessage, wire.MessagePush{SyncKey: key, Message: msg})
-			if err != nil {
-				s.log.Error("encoding push", "err", err)
-				continue
-			}
-			b, err := wire.Encode(f)
-			if err != nil {
-				continue
-			}
-			for _, sc := range sessions {
-				if sc != p.origin {
-					sc.enqueue(b)
-				}
+		b, err := wire.Encode(f)
+		if err != nil {
+			s.log.Error("encoding push", "err", err)
+			continue
+		}
+		for _, sc := range sessions {
+			if sc != p.origin {
+				sc.enqueue(b)
 			}
 		}
 	}
 }
 
+// ackMax is the most positions one ack may carry.
+const ackMax = 500
+
+// handleAck records the client's delivered positions. They are kept in
+// memory and written in batches (positions.go): a position lost in a crash
+// is only reported again by the client.
 func handleAck(c *conn, f *wire.Frame) (any, error) {
 	var req wire.AckReq
 	if err := wire.DecodeData(f, &req); err != nil {
 		return nil, err
 	}
-	if req.SyncKey < 0 {
-		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "negative sync_key")
+	if len(req.Positions) > ackMax {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "more than 500 positions")
+	}
+	for _, p := range req.Positions {
+		if p.ConvID <= 0 || p.Seq <= 0 {
+			return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "bad conv_id or seq")
+		}
+	}
+	for _, p := range req.Positions {
+		c.s.positions.add(c.appKey, store.Delivery{UID: c.uid, ConvID: p.ConvID, Seq: p.Seq})
 	}
 	return nil, nil
 }
@@ -137,13 +152,13 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	if err := wire.DecodeData(f, &req); err != nil {
 		return nil, err
 	}
-	if req.Since < 0 || req.Limit < 0 {
-		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "negative since or limit")
+	if req.Since < 0 || req.SinceConv < 0 || req.Limit < 0 {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "negative since, since_conv or limit")
 	}
 	if req.Limit == 0 || req.Limit > syncPageMax {
 		req.Limit = syncPageMax
 	}
-	changes, more, err := c.s.store.Changes(c.ctx, c.appKey, c.uid, req.Since, req.Limit)
+	changes, next, more, err := c.s.store.Changes(c.ctx, c.appKey, c.uid, store.Cursor{LSN: req.Since, ConvID: req.SinceConv}, req.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -155,12 +170,11 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Key: req.Since, More: more}
+	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Cursor: next.LSN, CursorConv: next.ConvID, More: more}
 	for _, ch := range changes {
 		resp.Changes = append(resp.Changes, wire.ConvChange{
-			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, LastSeq: ch.LastSeq, Key: ch.Key,
+			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, LastSeq: ch.LastSeq,
 		})
-		resp.Key = ch.Key
 	}
 	return resp, nil
 }
@@ -187,10 +201,15 @@ func handleHistory(c *conn, f *wire.Frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wire.HistoryResp{Messages: make([]wire.Message, len(msgs)), More: more}
+	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more}
+	size := 0
 	for i, m := range msgs {
-		resp.Messages[i] = wire.Message{MsgID: m.MsgID, ConvID: m.ConvID, Seq: m.Seq, CTimeMs: m.CTimeMs,
-			ClientMsgID: m.ClientMsgID, Content: m.Content}
+		if size += len(m.Content) + 128; size > historyPageBytes && i > 0 {
+			resp.More = true // the rest on the next page
+			break
+		}
+		resp.Messages = append(resp.Messages, wire.Message{MsgID: m.MsgID, ConvID: m.ConvID, Seq: m.Seq, CTimeMs: m.CTimeMs,
+			ClientMsgID: m.ClientMsgID, Content: m.Content})
 	}
 	return resp, nil
 }

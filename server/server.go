@@ -21,9 +21,10 @@ import (
 // default (see DefaultConfig).
 type Config struct {
 	MaxFrameBytes  int           // largest accepted frame; default wire.MaxFrameBytes
-	SendQueue      int           // frames queued per connection before it is dropped as slow; default 1024
+	SendQueue      int           // frames queued per connection before it is dropped as slow; default 1024, at least 2×CommitBatchMax
 	WriteTimeout   time.Duration // per frame write; default 10s
 	CommitBatchMax int           // most messages per commit; default 512
+	PositionFlush  time.Duration // how often delivered positions are written; default 500ms
 	BcryptCost     int           // password hashing cost; default 10
 	Logger         *slog.Logger  // default: discard
 }
@@ -35,6 +36,7 @@ func DefaultConfig() Config {
 		SendQueue:      1024,
 		WriteTimeout:   10 * time.Second,
 		CommitBatchMax: 512,
+		PositionFlush:  500 * time.Millisecond,
 		BcryptCost:     10,
 	}
 }
@@ -53,6 +55,13 @@ func (c Config) withDefaults() Config {
 	if c.CommitBatchMax <= 0 {
 		c.CommitBatchMax = d.CommitBatchMax
 	}
+	if c.SendQueue < 2*c.CommitBatchMax {
+		// publish queues up to a whole batch per recipient at once.
+		c.SendQueue = 2 * c.CommitBatchMax
+	}
+	if c.PositionFlush <= 0 {
+		c.PositionFlush = d.PositionFlush
+	}
 	if c.BcryptCost <= 0 {
 		c.BcryptCost = d.BcryptCost
 	}
@@ -65,16 +74,19 @@ func (c Config) withDefaults() Config {
 // Server serves the client protocol. Create it with New, mount Handler on
 // an HTTP server, and Close it to end every connection and the write path.
 type Server struct {
-	cfg     Config
-	store   store.Store
-	log     *slog.Logger
-	hub     *hub
-	commits *committer
-	metrics metrics
+	cfg       Config
+	store     store.Store
+	log       *slog.Logger
+	hub       *hub
+	commits   *committer
+	positions *positions
+	metrics   metrics
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // connections and the committer
+	ctx     context.Context // cancelled by Close
+	cancel  context.CancelFunc
+	mu      sync.Mutex // guards closing, and wg.Add against Close's Wait
+	closing bool
+	wg      sync.WaitGroup // connections, the committer and the position writer
 }
 
 // metrics are the engine's counters.
@@ -90,10 +102,15 @@ func New(cfg Config, st store.Store) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel}
 	s.commits = newCommitter(st, cfg.CommitBatchMax, s.publish, cfg.Logger)
-	s.wg.Add(1)
+	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.commits.run(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.positions.run(ctx)
 	}()
 	return s
 }
@@ -110,10 +127,15 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	if s.ctx.Err() != nil {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{wire.Subprotocol},
 		InsecureSkipVerify: true, // the protocol authenticates with credentials, not cookies
@@ -124,18 +146,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(-1) // serve reads frames in bounded chunks itself
 	ctx, cancel := context.WithCancel(s.ctx)
 	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.SendQueue)}
-	s.wg.Add(1)
 	s.metrics.connections.Add(1)
-	defer func() {
-		s.metrics.connections.Add(-1)
-		s.wg.Done()
-	}()
+	defer s.metrics.connections.Add(-1)
 	c.serve()
 }
 
 // Close ends every connection, stops the write path after it has committed
 // what it holds, and waits for all of it.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 	return nil

@@ -29,8 +29,9 @@ const MaxFrameBytes = 16 << 10
 // A request from the client has Op, a non-zero ID and Data. The response
 // repeats Op and ID; Code is 0 on success with the result in Data, or a
 // JMessage error code with its Message. A push from the server has Op and
-// Data and no ID. A frame the server cannot attribute to a request (not
-// JSON, no op) is answered with Op "error" and ID 0.
+// Data and no ID. A frame whose op cannot be read (not JSON, no op, wrong
+// types) is answered with Op "error" and the frame's ID when it can be
+// found, else 0.
 type Frame struct {
 	Op      string          `json:"op"`
 	ID      uint64          `json:"id,omitempty"`
@@ -94,12 +95,74 @@ func salvageID(b []byte) uint64 {
 	}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(b, &raw) != nil {
-		return 0
+		return scanID(b)
 	}
 	if id, ok := raw["id"]; ok && json.Unmarshal([]byte(`{"id":`+string(id)+`}`), &probe) == nil {
 		return probe.ID
 	}
 	return 0
+}
+
+// scanID finds the frame's own "id" member in text that is not valid JSON
+// (a frame cut short, say): a key "id" of the outermost object, outside any
+// string, whose value is a whole unsigned integer followed by more of the
+// frame. 0 if there is none.
+func scanID(b []byte) uint64 {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return 0
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return 0 // the frame ended without one
+			}
+		case '"':
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(b) {
+				return 0
+			}
+			key := b[i+1 : j]
+			i = j
+			if depth != 1 || string(key) != "id" {
+				continue
+			}
+			rest := bytes.TrimLeft(b[j+1:], " \t\r\n")
+			if len(rest) == 0 || rest[0] != ':' {
+				continue // "id" is a value here, not a key
+			}
+			return parseID(bytes.TrimLeft(rest[1:], " \t\r\n"))
+		}
+	}
+	return 0
+}
+
+// parseID reads the unsigned integer at the start of b; 0 if there is none,
+// it does not fit in 64 bits, or it is not followed by a delimiter (it may
+// be cut short, or be a fraction).
+func parseID(b []byte) uint64 {
+	var id uint64
+	n := 0
+	for ; n < len(b) && b[n] >= '0' && b[n] <= '9'; n++ {
+		d := uint64(b[n] - '0')
+		if id > (1<<64-1-d)/10 {
+			return 0
+		}
+		id = id*10 + d
+	}
+	if n == 0 || n == len(b) || bytes.IndexByte([]byte(" \t\r\n,}"), b[n]) < 0 {
+		return 0
+	}
+	return id
 }
 
 // Encode marshals f.

@@ -47,8 +47,8 @@ var decodeCases = []struct {
 	},
 	{
 		name: "push without id",
-		in:   `{"op":"msg","data":{"sync_key":1}}`,
-		want: Frame{Op: "msg", Data: json.RawMessage(`{"sync_key":1}`)},
+		in:   `{"op":"msg","data":{"message":{"msg_id":1}}}`,
+		want: Frame{Op: "msg", Data: json.RawMessage(`{"message":{"msg_id":1}}`)},
 	},
 	{
 		name: "largest id",
@@ -76,9 +76,146 @@ var decodeCases = []struct {
 		wantCode: jmsg.ServerInvalidRequest,
 	},
 	{
-		name:     "truncated",
+		name:     "truncated in the id",
 		in:       `{"op":"ping","id":8`,
+		wantCode: jmsg.ServerInvalidRequest, // 8 may be the start of 80: not salvaged
+	},
+	{
+		name:     "truncated after the id",
+		in:       `{"op":"ping","id":42,`,
 		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   42,
+	},
+	{
+		name:     "truncated in the data",
+		in:       `{"op":"send","id":43,"data":{"cid":"c1","content":{"version":1,"msg_body":{"text":"cut sh`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   43,
+	},
+	{
+		name:     "truncated, spaces around the id",
+		in:       "{ \"op\" : \"ping\" , \"id\"\t:\n 44 ,\"data\" :",
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   44,
+	},
+	{
+		name:     "truncated, id before op",
+		in:       `{"id":45,"op":"pi`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   45,
+	},
+	{
+		name:     "truncated, id after data",
+		in:       `{"op":"send","data":{"cid":"c1"},"id":46,"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   46,
+	},
+	{
+		name:     "truncated, largest id",
+		in:       `{"op":"ping","id":18446744073709551615,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   1<<64 - 1,
+	},
+	{
+		name:     "truncated, id too large",
+		in:       `{"op":"ping","id":18446744073709551616,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, id of 21 digits",
+		in:       `{"op":"ping","id":123456789012345678901,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, fractional id",
+		in:       `{"op":"ping","id":4.5,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, id with exponent",
+		in:       `{"op":"ping","id":4e2,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, negative id",
+		in:       `{"op":"ping","id":-47,"data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, string id",
+		in:       `{"op":"ping","id":"48","data":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, no id value",
+		in:       `{"op":"ping","id":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, no id",
+		in:       `{"op":"ping","data":{"x":1`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, id only inside data",
+		in:       `{"op":"send","data":{"id":49,"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, id inside data before the frame's",
+		in:       `{"op":"send","data":{"id":50},"id":51,"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   51,
+	},
+	{
+		name:     "truncated, id in a string",
+		in:       `{"op":"send","data":{"text":"{\"id\":52,"},"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated, \"id\" as a value first",
+		in:       `{"op":"id","id":53,"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   53,
+	},
+	{
+		name:     "truncated, key ending in id",
+		in:       `{"op":"ping","uid":54,"x":`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "not an object, id inside",
+		in:       `[{"op":"ping","id":55},`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "truncated after leading space",
+		in:       " \n{\"op\":\"ping\",\"id\":57,",
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   57,
+	},
+	{
+		name:     "id in a second object",
+		in:       `{"op":5}{"id":58,`,
+		wantCode: jmsg.ServerInvalidRequest,
+	},
+	{
+		name:     "id after an escaped quote",
+		in:       `{"op":"send","data":{"text":"say \"hi\"","n":1},"id":59,`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   59,
+	},
+	{
+		name:     "id after a string ending in a backslash",
+		in:       `{"op":"send","data":{"text":"c:\\"},"id":60,`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   60,
+	},
+	{
+		name:     "malformed before the id",
+		in:       `{"op":ping,"id":56}`,
+		wantCode: jmsg.ServerInvalidRequest,
+		wantID:   56,
 	},
 	{
 		name:     "op of the wrong type, id salvaged",

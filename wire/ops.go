@@ -13,11 +13,11 @@ const (
 	OpPing           = "ping"            // {} → {}
 	OpRegister       = "register"        // RegisterReq → {}
 	OpLogin          = "login"           // LoginReq → LoginResp
-	OpLogout         = "logout"          // {} → {}
+	OpLogout         = "logout"          // {} → {}; revokes the session's token
 	OpMyInfo         = "my_info"         // {} → jmsg.UserInfo
 	OpUserInfo       = "user_info"       // UserInfoReq → UserInfoResp
 	OpUpdateMyInfo   = "update_my_info"  // UpdateMyInfoReq → jmsg.UserInfo
-	OpUpdatePassword = "update_password" // UpdatePasswordReq → {}
+	OpUpdatePassword = "update_password" // UpdatePasswordReq → UpdatePasswordResp
 	OpSend           = "send"            // SendReq → SendResp
 	OpAck            = "ack"             // AckReq → {}
 	OpSync           = "sync"            // SyncReq → SyncResp
@@ -83,7 +83,6 @@ type Device struct {
 type LoginResp struct {
 	User       jmsg.UserInfo `json:"user"`
 	ServerTime int64         `json:"server_time"` // ms
-	SyncKey    int64         `json:"sync_key"`    // the user's newest change key
 	Devices    []Device      `json:"devices,omitempty"`
 	Token      string        `json:"token,omitempty"` // issued on password login; valid 30 days
 }
@@ -111,13 +110,19 @@ type UpdatePasswordReq struct {
 	New string `json:"new_password"`
 }
 
-// SendReq sends one message. ClientMsgID is chosen by the sender and unique
-// per sender; a retry with the same id returns the original message.
+// UpdatePasswordResp answers update_password. Every login token issued
+// before is revoked; Token replaces the session's.
+type UpdatePasswordResp struct {
+	Token string `json:"token"`
+}
+
+// SendReq sends one message. ClientMsgID (at most 64 bytes) is chosen by
+// the sender and identifies the message among the sender's: a request
+// with an id already used returns the original message, whatever its
+// content. An empty id identifies nothing.
 type SendReq struct {
 	ClientMsgID string   `json:"cid"`
 	Content     jmsg.Doc `json:"content"`
-	NoOffline   bool     `json:"no_offline,omitempty"`
-	NoNotify    bool     `json:"no_notification,omitempty"`
 }
 
 // SendResp answers send after the message is durably committed.
@@ -126,7 +131,6 @@ type SendResp struct {
 	ConvID  int64 `json:"conv_id"`
 	Seq     int64 `json:"seq"`
 	CTimeMs int64 `json:"ctime_ms"`
-	SyncKey int64 `json:"sync_key"` // the sender's change key of this message
 }
 
 // Message is a stored message as the server hands it out.
@@ -140,11 +144,10 @@ type Message struct {
 }
 
 // MessagePush delivers a newly committed message to an online session.
-// SyncKey is the receiving user's change key for it: a client that holds
-// SyncKey-1 is up to date after storing the message; a larger gap means it
-// missed changes and should sync.
+// A session receives each conversation's messages in sequence order; a
+// client that sees a sequence number more than one past the last it holds
+// has missed messages and fetches them with history.
 type MessagePush struct {
-	SyncKey int64   `json:"sync_key"`
 	Message Message `json:"message"`
 }
 
@@ -164,33 +167,45 @@ type EventPush struct {
 	Desc      string `json:"description,omitempty"`
 }
 
-// AckReq acknowledges pushed messages: the client has stored everything of
-// its change stream up to SyncKey.
+// Position says that a client holds every message of a conversation up to
+// Seq.
+type Position struct {
+	ConvID int64 `json:"conv_id"`
+	Seq    int64 `json:"seq"`
+}
+
+// AckReq acknowledges delivery: the client has stored the messages of each
+// listed conversation up to the position's Seq. jmsgd records them as the
+// user's delivered positions (at most 500 per request).
 type AckReq struct {
-	SyncKey int64 `json:"sync_key"`
+	Positions []Position `json:"positions"`
 }
 
-// SyncReq asks for the conversations changed after the client's key.
+// SyncReq asks for the conversations changed after a cursor: Since and
+// SinceConv as returned by the previous sync (0 and 0 on a new device).
 type SyncReq struct {
-	Since int64 `json:"since"`
-	Limit int   `json:"limit,omitempty"` // conversations per page; default and maximum 200
+	Since     int64 `json:"since"`
+	SinceConv int64 `json:"since_conv,omitempty"`
+	Limit     int   `json:"limit,omitempty"` // conversations per page; default and maximum 200
 }
 
-// ConvChange says that a conversation changed after the requested key.
+// ConvChange says that a conversation changed after the cursor.
 type ConvChange struct {
 	ConvID  int64  `json:"conv_id"`
 	Type    int    `json:"type"`           // jmsg.ConversationType
 	Peer    string `json:"peer,omitempty"` // single: the other user
 	LastSeq int64  `json:"last_seq"`       // newest message sequence
-	Key     int64  `json:"key"`            // change key of the newest change
 }
 
-// SyncResp answers sync with the changed conversations in key order. When
-// More is set, the client asks again with Since = Key.
+// SyncResp answers sync with the changed conversations, oldest change
+// first. Once the client has stored each conversation's messages up to
+// LastSeq, it keeps Cursor and CursorConv; when More is set it asks again
+// from them.
 type SyncResp struct {
-	Changes []ConvChange `json:"changes"`
-	Key     int64        `json:"key"`
-	More    bool         `json:"more"`
+	Changes    []ConvChange `json:"changes"`
+	Cursor     int64        `json:"cursor"`
+	CursorConv int64        `json:"cursor_conv,omitempty"`
+	More       bool         `json:"more"`
 }
 
 // HistoryReq asks for messages of one conversation the caller belongs to.

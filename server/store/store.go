@@ -40,7 +40,6 @@ type Apps interface {
 type User struct {
 	jmsg.UserInfo
 	PasswordHash []byte
-	SyncKey      int64 // newest change key of the user's change stream
 }
 
 // Users stores users of apps.
@@ -67,6 +66,9 @@ type Users interface {
 	// TokenUser returns the uid of an unexpired token at nowMs; ErrNotFound
 	// if there is none.
 	TokenUser(ctx context.Context, appKey string, tokenHash []byte, nowMs int64) (int64, error)
+	// DeleteTokens revokes uid's token with tokenHash, or every token of uid
+	// when tokenHash is nil.
+	DeleteTokens(ctx context.Context, appKey string, uid int64, tokenHash []byte) error
 }
 
 // Device is the last login of a user on one platform.
@@ -92,18 +94,25 @@ type Appended struct {
 	ConvID    int64
 	Seq       int64
 	CTimeMs   int64
-	Content   []byte          // as stored (the original on a duplicate)
-	Keys      map[int64]int64 // change key per member uid; nil on a duplicate
-	Duplicate bool            // the client id was already used: the original is returned
+	Content   []byte // as stored (the original on a duplicate)
+	Duplicate bool   // the client id was already used: the original is returned
 }
 
-// ConvChange is a conversation of a user that changed after some key.
+// ConvChange is a conversation of a user that changed after some cursor.
 type ConvChange struct {
 	ConvID  int64
 	Type    jmsg.ConversationType
-	PeerUID int64
+	PeerUID int64 // single conversations: the other member
 	LastSeq int64
-	Key     int64
+	LSN     int64 // the change number of its newest change
+}
+
+// Cursor is a position in the order of changes: every conversation whose
+// newest change is before it has been seen. ConvID breaks ties between
+// conversations changed by the same LSN; 0 means all of LSN.
+type Cursor struct {
+	LSN    int64
+	ConvID int64
 }
 
 // StoredMessage is a message read back.
@@ -117,24 +126,47 @@ type StoredMessage struct {
 	Content     []byte
 }
 
-// Messages stores conversations, messages and the per-user change stream.
+// Delivery is a member's position in a conversation: every message up to
+// Seq has reached one of the member's devices.
+type Delivery struct {
+	UID    int64
+	ConvID int64
+	Seq    int64
+}
+
+// Messages stores conversations, messages and their change numbers.
+//
+// Every committed change (today: a new message) gets a change number, the
+// LSN, larger than every LSN committed before it; a conversation remembers
+// the LSN of its newest change. A client that has stored everything up to
+// a cursor returned by Changes asks for the conversations changed after
+// it, so catching up costs one page per changed conversation rather than
+// one read per message.
 type Messages interface {
 	// Append commits msgs in one transaction, in order: each message gets
-	// the next sequence number of its conversation (created on first use)
-	// and every member's next change key. A message whose (sender, client
-	// id) exists already is not stored again: its original is returned with
-	// Duplicate set; an empty client id is never a duplicate. Either all of
-	// msgs are committed durably or none is.
+	// the next sequence number of its conversation (created on first use),
+	// and the transaction gets the next LSN. A message whose (sender,
+	// non-empty client id) exists already is not stored again: its original
+	// is returned with Duplicate set. Either all of msgs are committed
+	// durably or none is.
 	Append(ctx context.Context, msgs []NewMessage) ([]Appended, error)
-	// Changes returns up to limit conversations of uid whose change key is
-	// greater than since, in key order, and whether more remain.
-	Changes(ctx context.Context, appKey string, uid, since int64, limit int) ([]ConvChange, bool, error)
+	// Changes returns up to limit conversations of uid changed after
+	// cursor since, in (LSN, conversation id) order, whether more remain,
+	// and the cursor to ask from next: the last conversation returned when
+	// more remain, else the newest committed LSN.
+	Changes(ctx context.Context, appKey string, uid int64, since Cursor, limit int) (changes []ConvChange, next Cursor, more bool, err error)
 	// IsMember reports whether uid belongs to conversation convID.
 	IsMember(ctx context.Context, appKey string, convID, uid int64) (bool, error)
 	// History returns up to limit messages of convID with seq > after in
 	// ascending order, or, when before > 0, with seq < before in
 	// descending order; and whether more remain.
 	History(ctx context.Context, appKey string, convID, after, before int64, limit int) ([]StoredMessage, bool, error)
+	// SetDelivered raises members' delivered positions (never lowers them,
+	// never past the conversation's newest message). Positions of
+	// conversations a uid does not belong to are ignored.
+	SetDelivered(ctx context.Context, appKey string, ds []Delivery) error
+	// Delivered returns uid's delivered position in convID (0 if none).
+	Delivered(ctx context.Context, appKey string, convID, uid int64) (int64, error)
 }
 
 // Store is everything jmsgd keeps.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite"
@@ -39,7 +40,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, &MigrateError{err}
 	}
@@ -84,6 +85,18 @@ func (d *DB) SetMeta(ctx context.Context, key string, v int64) error {
 	return d.tx(ctx, func(tx *sql.Tx) error { return setMeta(ctx, tx, key, v) })
 }
 
+// SetMetas sets several integer values in one transaction.
+func (d *DB) SetMetas(ctx context.Context, kv map[string]int64) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		for k, v := range kv {
+			if err := setMeta(ctx, tx, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func setMeta(ctx context.Context, tx *sql.Tx, key string, v int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, v)
@@ -91,4 +104,10 @@ func setMeta(ctx context.Context, tx *sql.Tx, key string, v int64) error {
 		return fmt.Errorf("setting %s: %w", key, err)
 	}
 	return nil
+}
+
+// escapePath makes a file path safe inside a file: URI: characters that
+// would start the query or fragment, and '%' itself, are percent-encoded.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }

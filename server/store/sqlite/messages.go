@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server/store"
@@ -23,8 +24,12 @@ func singleKey(a, b int64) string {
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Appended, error) {
 	out := make([]store.Appended, len(msgs))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var lsn int64
+		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lsn' RETURNING value`).Scan(&lsn); err != nil {
+			return fmt.Errorf("advancing lsn: %w", err)
+		}
 		for i, m := range msgs {
-			a, err := appendOne(ctx, tx, m)
+			a, err := appendOne(ctx, tx, m, lsn)
 			if err != nil {
 				return err
 			}
@@ -38,7 +43,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Ap
 	return out, nil
 }
 
-func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage) (store.Appended, error) {
+func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (store.Appended, error) {
 	var a store.Appended
 	if m.ClientMsgID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT msg_id, conv_id, seq, ctime, content FROM messages
@@ -53,19 +58,15 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage) (store.Appen
 		}
 	}
 	key := singleKey(m.SenderUID, m.TargetUID)
-	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1
-		WHERE app_key = ? AND key = ? RETURNING conv_id, last_seq`, m.AppKey, key).Scan(&a.ConvID, &a.Seq)
+	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, change_lsn = ?
+		WHERE app_key = ? AND key = ? RETURNING conv_id, last_seq`, lsn, m.AppKey, key).Scan(&a.ConvID, &a.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		a.Seq = 1
-		err = tx.QueryRowContext(ctx, `INSERT INTO conversations (app_key, type, key, last_seq) VALUES (?, ?, ?, 1)
-			RETURNING conv_id`, m.AppKey, jmsg.ConversationSingle, key).Scan(&a.ConvID)
+		err = tx.QueryRowContext(ctx, `INSERT INTO conversations (app_key, type, key, last_seq, change_lsn) VALUES (?, ?, ?, 1, ?)
+			RETURNING conv_id`, m.AppKey, jmsg.ConversationSingle, key, lsn).Scan(&a.ConvID)
 		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO conv_members (conv_id, uid, peer_uid) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`, a.ConvID, m.SenderUID, m.TargetUID)
-		}
-		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO conv_members (conv_id, uid, peer_uid) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`, a.ConvID, m.TargetUID, m.SenderUID)
+			_, err = tx.ExecContext(ctx, `INSERT INTO conv_members (conv_id, uid, peer_uid) VALUES (?, ?, ?), (?, ?, ?)
+				ON CONFLICT DO NOTHING`, a.ConvID, m.SenderUID, m.TargetUID, a.ConvID, m.TargetUID, m.SenderUID)
 		}
 	}
 	if err != nil {
@@ -77,48 +78,55 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage) (store.Appen
 	if err != nil {
 		return a, fmt.Errorf("inserting message: %w", err)
 	}
-	a.Keys = make(map[int64]int64, 2)
-	for _, uid := range []int64{m.SenderUID, m.TargetUID} {
-		if _, done := a.Keys[uid]; done {
-			continue
-		}
-		var k int64
-		if err := tx.QueryRowContext(ctx, `UPDATE users SET sync_key = sync_key + 1 WHERE uid = ? RETURNING sync_key`, uid).Scan(&k); err != nil {
-			return a, fmt.Errorf("advancing change key: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conv_members SET change_key = ? WHERE conv_id = ? AND uid = ?`, k, a.ConvID, uid); err != nil {
-			return a, fmt.Errorf("recording change: %w", err)
-		}
-		a.Keys[uid] = k
-	}
 	return a, nil
 }
 
-// Changes implements store.Messages.
-func (s *Store) Changes(ctx context.Context, appKey string, uid, since int64, limit int) ([]store.ConvChange, bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.conv_id, c.type, m.peer_uid, c.last_seq, m.change_key
-		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.uid = ? AND m.change_key > ? AND c.app_key = ?
-		ORDER BY m.change_key LIMIT ?`, uid, since, appKey, limit+1)
+// Changes implements store.Messages. Both reads run in one transaction, so
+// the cursor matches the snapshot the changes were read from: SQLite has
+// one writer, so every LSN up to the newest committed one is visible.
+func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since store.Cursor, limit int) ([]store.ConvChange, store.Cursor, bool, error) {
+	limit = max(limit, 0) // SQLite reads a negative LIMIT as none
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, false, fmt.Errorf("reading changes: %w", err)
+		return nil, since, false, fmt.Errorf("reading changes: %w", err)
+	}
+	defer tx.Rollback()
+	var newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'lsn'`).Scan(&newest); err != nil {
+		return nil, since, false, fmt.Errorf("reading lsn: %w", err)
+	}
+	tieConv := since.ConvID
+	if tieConv == 0 {
+		tieConv = math.MaxInt64 // all of since.LSN has been seen
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT c.conv_id, c.type, m.peer_uid, c.last_seq, c.change_lsn
+		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+		WHERE m.uid = ? AND c.app_key = ? AND (c.change_lsn > ? OR (c.change_lsn = ? AND c.conv_id > ?))
+		ORDER BY c.change_lsn, c.conv_id LIMIT ?`, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
+	if err != nil {
+		return nil, since, false, fmt.Errorf("reading changes: %w", err)
 	}
 	defer rows.Close()
 	var out []store.ConvChange
 	for rows.Next() {
 		var c store.ConvChange
-		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.LastSeq, &c.Key); err != nil {
-			return nil, false, err
+		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.LastSeq, &c.LSN); err != nil {
+			return nil, since, false, err
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, since, false, err
 	}
 	if len(out) > limit {
-		return out[:limit], true, nil
+		if limit == 0 {
+			return nil, since, true, nil
+		}
+		out = out[:limit]
+		last := out[limit-1]
+		return out, store.Cursor{LSN: last.LSN, ConvID: last.ConvID}, true, nil
 	}
-	return out, false, nil
+	return out, store.Cursor{LSN: max(newest, since.LSN)}, false, nil
 }
 
 // IsMember implements store.Messages.
@@ -134,6 +142,7 @@ func (s *Store) IsMember(ctx context.Context, appKey string, convID, uid int64) 
 
 // History implements store.Messages.
 func (s *Store) History(ctx context.Context, appKey string, convID, after, before int64, limit int) ([]store.StoredMessage, bool, error) {
+	limit = max(limit, 0) // SQLite reads a negative LIMIT as none
 	q := `SELECT m.msg_id, m.conv_id, m.seq, m.sender_uid, m.cid, m.ctime, m.content
 		FROM messages m JOIN conversations c ON c.conv_id = m.conv_id
 		WHERE m.conv_id = ? AND c.app_key = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`
@@ -164,4 +173,31 @@ func (s *Store) History(ctx context.Context, appKey string, convID, after, befor
 		return out[:limit], true, nil
 	}
 	return out, false, nil
+}
+
+// SetDelivered implements store.Messages.
+func (s *Store) SetDelivered(ctx context.Context, appKey string, ds []store.Delivery) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, d := range ds {
+			_, err := tx.ExecContext(ctx, `UPDATE conv_members SET delivered_seq = min(?, (SELECT last_seq FROM conversations WHERE conv_id = ?))
+				WHERE conv_id = ? AND uid = ? AND delivered_seq < ?
+				AND EXISTS (SELECT 1 FROM conversations WHERE conv_id = ? AND app_key = ?)`,
+				d.Seq, d.ConvID, d.ConvID, d.UID, d.Seq, d.ConvID, appKey)
+			if err != nil {
+				return fmt.Errorf("recording delivery: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Delivered implements store.Messages.
+func (s *Store) Delivered(ctx context.Context, appKey string, convID, uid int64) (int64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT m.delivered_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+		WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
 }

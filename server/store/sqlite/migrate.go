@@ -10,7 +10,8 @@ import (
 // version i to i+1 (PRAGMA user_version). Never edit a released entry:
 // append a new one.
 var migrations = []string{
-	// 1: apps, users, conversations, messages, change stream, devices, login tokens.
+	// 1: apps, users, devices, login tokens, conversations with their
+	// members and messages, and the change counter (lsn).
 	`CREATE TABLE apps (
 		app_key       TEXT PRIMARY KEY,
 		master_secret TEXT NOT NULL,
@@ -32,7 +33,6 @@ var migrations = []string{
 		extras    TEXT NOT NULL DEFAULT '',
 		ctime     INTEGER NOT NULL,
 		mtime     INTEGER NOT NULL,
-		sync_key  INTEGER NOT NULL DEFAULT 0,
 		UNIQUE (app_key, username)
 	);
 	CREATE TABLE devices (
@@ -41,53 +41,48 @@ var migrations = []string{
 		mtime    INTEGER NOT NULL,
 		PRIMARY KEY (uid, platform)
 	);
+	CREATE TABLE tokens (
+		hash    BLOB PRIMARY KEY,
+		uid     INTEGER NOT NULL REFERENCES users(uid),
+		expires INTEGER NOT NULL
+	);
+	CREATE INDEX tokens_by_user ON tokens (uid);
+	-- counters holds 'lsn', the number of the newest committed change.
+	CREATE TABLE counters (
+		name  TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	);
+	INSERT INTO counters (name, value) VALUES ('lsn', 0);
 	CREATE TABLE conversations (
-		conv_id  INTEGER PRIMARY KEY,
-		app_key  TEXT NOT NULL,
-		type     INTEGER NOT NULL,
-		key      TEXT NOT NULL,
-		last_seq INTEGER NOT NULL DEFAULT 0,
+		conv_id    INTEGER PRIMARY KEY,
+		app_key    TEXT NOT NULL,
+		type       INTEGER NOT NULL,
+		key        TEXT NOT NULL,
+		last_seq   INTEGER NOT NULL DEFAULT 0,
+		change_lsn INTEGER NOT NULL DEFAULT 0,
 		UNIQUE (app_key, key)
 	);
 	CREATE TABLE conv_members (
-		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
-		uid        INTEGER NOT NULL REFERENCES users(uid),
-		peer_uid   INTEGER NOT NULL DEFAULT 0,
-		change_key INTEGER NOT NULL DEFAULT 0,
+		conv_id       INTEGER NOT NULL REFERENCES conversations(conv_id),
+		uid           INTEGER NOT NULL REFERENCES users(uid),
+		peer_uid      INTEGER NOT NULL DEFAULT 0,
+		join_seq      INTEGER NOT NULL DEFAULT 0,
+		delivered_seq INTEGER NOT NULL DEFAULT 0,
+		read_seq      INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (conv_id, uid)
 	);
-	CREATE INDEX conv_members_by_change ON conv_members (uid, change_key);
+	CREATE INDEX conv_members_by_user ON conv_members (uid);
 	CREATE TABLE messages (
 		msg_id     INTEGER PRIMARY KEY,
 		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
 		seq        INTEGER NOT NULL,
 		sender_uid INTEGER NOT NULL,
-		cid        TEXT NOT NULL,
-		ctime      INTEGER NOT NULL,
-		content    BLOB NOT NULL,
-		UNIQUE (conv_id, seq),
-		UNIQUE (sender_uid, cid)
-	);
-	CREATE TABLE tokens (
-		hash    BLOB PRIMARY KEY,
-		uid     INTEGER NOT NULL REFERENCES users(uid),
-		expires INTEGER NOT NULL
-	);`,
-	// 2: an empty client id asks for no idempotency, so it may repeat.
-	// SQLite cannot drop a table constraint: the table is rebuilt.
-	`CREATE TABLE messages2 (
-		msg_id     INTEGER PRIMARY KEY,
-		conv_id    INTEGER NOT NULL REFERENCES conversations(conv_id),
-		seq        INTEGER NOT NULL,
-		sender_uid INTEGER NOT NULL,
-		cid        TEXT NOT NULL,
+		cid        TEXT NOT NULL DEFAULT '',
 		ctime      INTEGER NOT NULL,
 		content    BLOB NOT NULL,
 		UNIQUE (conv_id, seq)
 	);
-	INSERT INTO messages2 SELECT msg_id, conv_id, seq, sender_uid, cid, ctime, content FROM messages;
-	DROP TABLE messages;
-	ALTER TABLE messages2 RENAME TO messages;
+	-- A client id identifies a sender's message; an empty one identifies nothing.
 	CREATE UNIQUE INDEX messages_by_cid ON messages (sender_uid, cid) WHERE cid != '';`,
 }
 

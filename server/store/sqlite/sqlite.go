@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -38,7 +39,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if mode != "" {
 			q.Set("mode", mode)
 		}
-		return "file:" + path + "?" + q.Encode()
+		return "file:" + escapePath(path) + "?" + q.Encode()
 	}
 	w, err := sql.Open("sqlite", dsn(""))
 	if err != nil {
@@ -89,4 +90,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
+}
+
+// escapePath makes a file path safe inside a file: URI: characters that
+// would start the query or fragment, and '%' itself, are percent-encoded.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }

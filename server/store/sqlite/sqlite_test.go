@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,11 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, before, _, err := s.Changes(ctx, testApp, uids[0], store.Cursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lsnBefore := before.LSN
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
@@ -66,8 +72,12 @@ func TestReopen(t *testing.T) {
 		t.Errorf("App() after reopen = %v", err)
 	}
 	u, err := s.UserByName(ctx, testApp, "bobby")
-	if err != nil || u.UID != uids[1] || u.SyncKey != 2 {
-		t.Errorf("UserByName(bobby) after reopen = %+v, %v; want uid %d, sync key 2", u, err, uids[1])
+	if err != nil || u.UID != uids[1] {
+		t.Errorf("UserByName(bobby) after reopen = %+v, %v; want uid %d", u, err, uids[1])
+	}
+	ch, cur, _, err := s.Changes(ctx, testApp, uids[1], store.Cursor{}, 10)
+	if err != nil || len(ch) != 1 || ch[0].LastSeq != 2 || cur.LSN != lsnBefore || cur.LSN == 0 {
+		t.Errorf("Changes(bobby) after reopen = %+v, cursor %+v, %v; want the conversation at seq 2, cursor %d", ch, cur, err, lsnBefore)
 	}
 	msgs, _, err := s.History(ctx, testApp, res[0].ConvID, 0, 0, 10)
 	if err != nil || len(msgs) != 2 || string(msgs[1].Content) != `{"n":2}` {
@@ -78,8 +88,14 @@ func TestReopen(t *testing.T) {
 		{AppKey: testApp, SenderUID: uids[0], TargetUID: uids[1], ClientMsgID: "c1", CTimeMs: 7, Content: []byte(`{}`)},
 		{AppKey: testApp, SenderUID: uids[0], TargetUID: uids[1], ClientMsgID: "c3", CTimeMs: 8, Content: []byte(`{}`)},
 	})
-	if err != nil || !more[0].Duplicate || more[0].MsgID != res[0].MsgID || more[1].Seq != 3 || more[1].Keys[uids[0]] != 3 {
-		t.Errorf("Append() after reopen = %+v, %v; want the retry recognised and seq 3, key 3", more, err)
+	if err != nil || !more[0].Duplicate || more[0].MsgID != res[0].MsgID || more[1].Seq != 3 {
+		t.Errorf("Append() after reopen = %+v, %v; want the retry recognised and seq 3", more, err)
+	}
+	// The LSN goes on too: a client's cursor from before the restart sees
+	// the new change.
+	ch, _, _, err = s.Changes(ctx, testApp, uids[0], store.Cursor{LSN: lsnBefore}, 10)
+	if err != nil || len(ch) != 1 || ch[0].LastSeq != 3 || ch[0].LSN <= lsnBefore {
+		t.Errorf("Changes(alice, %d) after reopen and a message = %+v, %v; want the conversation at seq 3 with a later LSN", lsnBefore, ch, err)
 	}
 }
 
@@ -103,47 +119,130 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestOpenMigratesOldSchema(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	// Build a database of schema 1 with data in it, as the first jmsgd did.
-	db := rawDB(t, path)
-	if _, err := db.ExecContext(ctx, migrations[0]); err != nil {
+// TestOpenMigratesEverySchema builds, for every migration N, a database
+// of schema N-1 as an older jmsgd left it, and checks that Open brings it
+// to the newest schema and that it works. (With one migration, the only
+// older database is the empty one.)
+func TestOpenMigratesEverySchema(t *testing.T) {
+	for n := 1; n <= len(migrations); n++ {
+		t.Run("from "+itoa(n-1), func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "old.db")
+			db := rawDB(t, path)
+			for v := range n - 1 {
+				if _, err := db.ExecContext(ctx, migrations[v]); err != nil {
+					t.Fatalf("migration %d: %v", v+1, err)
+				}
+			}
+			if _, err := db.ExecContext(ctx, `PRAGMA user_version = `+itoa(n-1)); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open(schema %d database) = %v", n-1, err)
+			}
+			defer s.Close()
+			if v := userVersionOf(t, s.r); v != len(migrations) {
+				t.Errorf("schema version after Open = %d, want %d", v, len(migrations))
+			}
+			if err := s.CreateApp(ctx, store.App{AppKey: testApp, MasterSecret: testApp, CTimeMs: 1}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.CreateUser(ctx, testApp, store.User{UserInfo: jmsg.UserInfo{Username: "alice"}, PasswordHash: []byte("h")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := s.CreateUser(ctx, testApp, store.User{UserInfo: jmsg.UserInfo{Username: "bobby"}, PasswordHash: []byte("h")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Append(ctx, []store.NewMessage{
+				{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, ClientMsgID: "c1", CTimeMs: 1, Content: []byte(`{}`)},
+				{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, ClientMsgID: "c1", CTimeMs: 2, Content: []byte(`{}`)},
+				{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, CTimeMs: 3, Content: []byte(`{}`)},
+				{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, CTimeMs: 4, Content: []byte(`{}`)},
+			})
+			if err != nil || res[0].Duplicate || !res[1].Duplicate || res[2].Seq != 2 || res[3].Seq != 3 {
+				t.Fatalf("Append() after migration = %+v, %v; want cid c1 once, then seq 2 and 3 without cid", res, err)
+			}
+			ch, cur, more, err := s.Changes(ctx, testApp, b.UID, store.Cursor{}, 10)
+			if err != nil || len(ch) != 1 || more || ch[0].LastSeq != 3 || cur != (store.Cursor{LSN: ch[0].LSN}) || cur.LSN == 0 {
+				t.Errorf("Changes() after migration = %+v, %+v, %v, %v; want the conversation at seq 3", ch, cur, more, err)
+			}
+			if err := s.SetDelivered(ctx, testApp, []store.Delivery{{UID: b.UID, ConvID: res[0].ConvID, Seq: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			if seq, err := s.Delivered(ctx, testApp, res[0].ConvID, b.UID); err != nil || seq != 2 {
+				t.Errorf("Delivered() after migration = %d, %v; want 2", seq, err)
+			}
+		})
+	}
+}
+
+// TestMigrationsApplyOnce checks that reopening a database of the newest
+// schema runs no migration again (they would fail: tables exist).
+func TestMigrationsApplyOnce(t *testing.T) {
+	s, path := openTemp(t)
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`PRAGMA user_version = 1`,
-		`INSERT INTO apps VALUES ('` + testApp + `', 's', 'old', 1)`,
-		`INSERT INTO users (uid, app_key, username, password, ctime, mtime, sync_key) VALUES (1, '` + testApp + `', 'alice', x'00', 1, 1, 1), (2, '` + testApp + `', 'bobby', x'00', 1, 1, 1)`,
-		`INSERT INTO conversations (conv_id, app_key, type, key, last_seq) VALUES (1, '` + testApp + `', 1, 's:1:2', 1)`,
-		`INSERT INTO conv_members (conv_id, uid, peer_uid, change_key) VALUES (1, 1, 2, 1), (1, 2, 1, 1)`,
-		`INSERT INTO messages (msg_id, conv_id, seq, sender_uid, cid, ctime, content) VALUES (10, 1, 1, 1, 'old-cid', 5, '{}')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	for range 2 {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("reopening a database of the newest schema: %v", err)
 		}
+		s.Close()
 	}
-	db.Close()
+	if v := userVersion(t, path); v != len(migrations) {
+		t.Errorf("schema version = %d, want %d", v, len(migrations))
+	}
+}
 
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open(schema 1 database) = %v", err)
-	}
-	defer s.Close()
-	if v := userVersionOf(t, s.r); v != len(migrations) {
-		t.Errorf("schema version after Open = %d, want %d", v, len(migrations))
-	}
-	msgs, _, err := s.History(ctx, testApp, 1, 0, 0, 10)
-	if err != nil || len(msgs) != 1 || msgs[0].MsgID != 10 || msgs[0].ClientMsgID != "old-cid" {
-		t.Errorf("History() after migration = %+v, %v; want the old message", msgs, err)
-	}
-	res, err := s.Append(ctx, []store.NewMessage{
-		{AppKey: testApp, SenderUID: 1, TargetUID: 2, ClientMsgID: "old-cid", CTimeMs: 6, Content: []byte(`{}`)},
-		{AppKey: testApp, SenderUID: 1, TargetUID: 2, CTimeMs: 7, Content: []byte(`{}`)},
-		{AppKey: testApp, SenderUID: 1, TargetUID: 2, CTimeMs: 8, Content: []byte(`{}`)},
-	})
-	if err != nil || !res[0].Duplicate || res[0].MsgID != 10 || res[1].Seq != 2 || res[2].Seq != 3 || res[2].Keys[1] != 3 {
-		t.Errorf("Append() after migration = %+v, %v; want the old cid recognised, then seq 2 and 3", res, err)
+// TestOpenSpecialPath checks that the data file is where the path says
+// even when the path holds characters that mean something in a URI.
+func TestOpenSpecialPath(t *testing.T) {
+	ctx := t.Context()
+	for _, dir := range []string{"a?b", "c#d", "e%3f", "f%", "g&mode=ro", "h i", "j?mode=memory#x"} {
+		t.Run(dir, func(t *testing.T) {
+			base := t.TempDir()
+			full := filepath.Join(base, dir)
+			if err := os.Mkdir(full, 0o755); err != nil {
+				t.Skipf("cannot create a directory named %q here: %v", dir, err)
+			}
+			path := filepath.Join(full, "jmsg.db")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open(%q) = %v", path, err)
+			}
+			if err := s.CreateApp(ctx, store.App{AppKey: testApp, MasterSecret: testApp, CTimeMs: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("database file not at %q: %v", path, err)
+			}
+			// Nothing was created beside it under a truncated name.
+			entries, _ := os.ReadDir(base)
+			if len(entries) != 1 || entries[0].Name() != dir {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("%s holds %q, want only %q", base, names, dir)
+			}
+			s, err = Open(ctx, path)
+			if err != nil {
+				t.Fatalf("reopening %q: %v", path, err)
+			}
+			defer s.Close()
+			if _, err := s.App(ctx, testApp); err != nil {
+				t.Errorf("App() after reopening %q = %v, want the app", path, err)
+			}
+		})
 	}
 }
 
@@ -156,20 +255,21 @@ func TestAppendIsAtomic(t *testing.T) {
 	}
 	a, _ := s.CreateUser(ctx, testApp, store.User{UserInfo: jmsg.UserInfo{Username: "alice"}, PasswordHash: []byte("h")})
 	b, _ := s.CreateUser(ctx, testApp, store.User{UserInfo: jmsg.UserInfo{Username: "bobby"}, PasswordHash: []byte("h")})
+	_, lsnBefore, _, err := s.Changes(ctx, testApp, a.UID, store.Cursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The second message names a user that does not exist: the batch fails
-	// as a whole and the first message is not kept.
-	_, err := s.Append(ctx, []store.NewMessage{
+	// as a whole, the first message is not kept and no LSN is taken.
+	_, err = s.Append(ctx, []store.NewMessage{
 		{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, ClientMsgID: "ok", CTimeMs: 1, Content: []byte(`{}`)},
 		{AppKey: testApp, SenderUID: a.UID, TargetUID: 999999, ClientMsgID: "bad", CTimeMs: 2, Content: []byte(`{}`)},
 	})
 	if err == nil {
 		t.Fatal("Append(batch with an unknown target) succeeded, want an error")
 	}
-	if u, _ := s.UserByName(ctx, testApp, "alice"); u.SyncKey != 0 {
-		t.Errorf("alice.SyncKey after a failed batch = %d, want 0", u.SyncKey)
-	}
-	if ch, _, _ := s.Changes(ctx, testApp, b.UID, 0, 10); len(ch) != 0 {
-		t.Errorf("Changes(bobby) after a failed batch = %+v, want none", ch)
+	if ch, cur, _, err := s.Changes(ctx, testApp, b.UID, store.Cursor{}, 10); err != nil || len(ch) != 0 || cur != lsnBefore {
+		t.Errorf("Changes(bobby) after a failed batch = %+v, cursor %+v, %v; want none and the cursor unchanged at %+v", ch, cur, err, lsnBefore)
 	}
 	res, err := s.Append(ctx, []store.NewMessage{
 		{AppKey: testApp, SenderUID: a.UID, TargetUID: b.UID, ClientMsgID: "ok", CTimeMs: 3, Content: []byte(`{}`)},

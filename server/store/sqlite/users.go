@@ -94,13 +94,13 @@ func (s *Store) CreateUser(ctx context.Context, appKey string, u store.User) (jm
 	return info, err
 }
 
-const userCols = `uid, username, password, nickname, avatar, gender, birthday, signature, region, address, extras, ctime, mtime, sync_key`
+const userCols = `uid, username, password, nickname, avatar, gender, birthday, signature, region, address, extras, ctime, mtime`
 
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var extras string
 	err := sc.Scan(&u.UID, &u.Username, &u.PasswordHash, &u.Nickname, &u.Avatar, &u.Gender, &u.Birthday,
-		&u.Signature, &u.Region, &u.Address, &extras, &u.CTime, &u.MTime, &u.SyncKey)
+		&u.Signature, &u.Region, &u.Address, &extras, &u.CTime, &u.MTime)
 	u.Extras = decodeExtras(extras)
 	return u, err
 }
@@ -232,4 +232,18 @@ func (s *Store) TokenUser(ctx context.Context, appKey string, tokenHash []byte, 
 		return 0, fmt.Errorf("reading token: %w", err)
 	}
 	return uid, nil
+}
+
+// DeleteTokens implements store.Users.
+func (s *Store) DeleteTokens(ctx context.Context, appKey string, uid int64, tokenHash []byte) error {
+	q := `DELETE FROM tokens WHERE uid = (SELECT uid FROM users WHERE app_key = ? AND uid = ?)`
+	args := []any{appKey, uid}
+	if tokenHash != nil {
+		q += ` AND hash = ?`
+		args = append(args, tokenHash)
+	}
+	if _, err := s.w.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("deleting tokens: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,270 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmsg-im/jmsg"
+	"github.com/jmsg-im/jmsg/client/internal/localstore"
+	"github.com/jmsg-im/jmsg/wire"
+)
+
+// Meta keys of the sync cursor: every conversation changed before it is
+// stored locally.
+const (
+	keyCursor     = "sync_cursor"
+	keyCursorConv = "sync_cursor_conv"
+)
+
+// sessionEndingEvents are the event types after which the server ends the
+// session.
+func endsSession(eventType int) bool {
+	switch eventType {
+	case wire.EventLoginKicked, wire.EventServerAlterPassword, wire.EventUserLoginStatusError:
+		return true
+	}
+	return false
+}
+
+// onPush runs on the transport's reader. It only queues, except that it
+// marks the session ended as soon as the server says so, before the reader
+// sees the connection close, so that keepConnected does not log in again.
+func (s *session) onPush(f *wire.Frame) {
+	if f.Op == wire.OpEvent {
+		var e wire.EventPush
+		if json.Unmarshal(f.Data, &e) == nil && endsSession(e.EventType) {
+			s.ended.Store(true)
+		}
+	}
+	s.inbox.put(inboxItem{frame: f})
+}
+
+// process applies inbox items in order: it stores pushed messages, fills
+// gaps in a conversation's sequence, acknowledges what it has stored, and
+// syncs after every (re)connection.
+func (s *session) process() {
+	ctx := s.ctx
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.inbox.wake:
+		}
+		needSync := false
+		var received []localstore.Message
+		for _, it := range s.inbox.take() {
+			switch {
+			case it.resync:
+				needSync = true
+			case it.frame != nil && it.frame.Op == wire.OpMessage:
+				var p wire.MessagePush
+				if json.Unmarshal(it.frame.Data, &p) != nil {
+					continue
+				}
+				if in, ok := s.incoming(p.Message); ok {
+					rows, err := s.db.StoreIncoming(ctx, []localstore.Incoming{in})
+					if err != nil {
+						s.c.log.Error("storing message", "err", err)
+						needSync = true
+						continue
+					}
+					received = append(received, rows...)
+				}
+			case it.frame != nil && it.frame.Op == wire.OpEvent:
+				var e wire.EventPush
+				if json.Unmarshal(it.frame.Data, &e) == nil && endsSession(e.EventType) {
+					s.c.sessionEnded(s, LoginReason(e.EventType))
+					s.cancel()
+					return
+				}
+			}
+		}
+		for _, r := range received {
+			if m, err := s.c.messageFromRow(ctx, s.db, r); err == nil {
+				s.c.emit(MessageReceived{Message: m})
+			}
+		}
+		if len(received) > 0 {
+			s.fillGapsAndAck(ctx, received)
+		}
+		if needSync {
+			if err := s.sync(ctx); err != nil {
+				s.c.log.Warn("sync failed", "err", err)
+			}
+		}
+	}
+}
+
+// fillGapsAndAck fetches what is missing before the pushed messages in
+// their conversations (a push arrives only after everything before it was
+// pushed on the same connection, so a gap means messages committed before
+// this connection existed), then acknowledges each conversation's position.
+func (s *session) fillGapsAndAck(ctx context.Context, pushed []localstore.Message) {
+	convs := map[int64]bool{}
+	for _, r := range pushed {
+		convs[r.ConvID] = true
+	}
+	var acks []wire.Position
+	for id := range convs {
+		c, err := s.db.ConversationByID(ctx, id)
+		if err != nil {
+			continue
+		}
+		var newest int64
+		for _, r := range pushed {
+			if r.ConvID == id {
+				newest = max(newest, r.Seq)
+			}
+		}
+		if c.SyncedSeq < newest {
+			msgs, err := s.fetch(ctx, c.ServerConvID, c.SyncedSeq, newest)
+			if err != nil {
+				s.c.log.Warn("filling a gap", "err", err)
+				continue
+			}
+			for _, m := range msgs {
+				if mm, err := s.c.messageFromRow(ctx, s.db, m); err == nil {
+					s.c.emit(MessageReceived{Message: mm})
+				}
+			}
+			if c, err = s.db.ConversationByID(ctx, id); err != nil {
+				continue
+			}
+		}
+		if c.ServerConvID != 0 && c.SyncedSeq > 0 {
+			acks = append(acks, wire.Position{ConvID: c.ServerConvID, Seq: c.SyncedSeq})
+		}
+	}
+	s.ack(ctx, acks)
+}
+
+// ack tells the server the client's positions, without waiting.
+func (s *session) ack(ctx context.Context, ps []wire.Position) {
+	tr, err := s.transport()
+	if err != nil || len(ps) == 0 {
+		return
+	}
+	for len(ps) > 0 {
+		n := min(len(ps), 500)
+		tr.notify(ctx, wire.OpAck, wire.AckReq{Positions: ps[:n]})
+		ps = ps[n:]
+	}
+}
+
+// fetch pages through a conversation's messages after seq `after` up to
+// `upto` (0: to the end), stores them and returns those newly stored.
+func (s *session) fetch(ctx context.Context, convID, after, upto int64) ([]localstore.Message, error) {
+	var out []localstore.Message
+	for upto == 0 || after < upto {
+		var h wire.HistoryResp
+		if err := s.call(ctx, wire.OpHistory, wire.HistoryReq{ConvID: convID, After: after}, &h); err != nil {
+			return out, err
+		}
+		ins := make([]localstore.Incoming, 0, len(h.Messages))
+		for _, m := range h.Messages {
+			if in, ok := s.incoming(m); ok {
+				ins = append(ins, in)
+			}
+			after = max(after, m.Seq)
+		}
+		stored, err := s.db.StoreIncoming(ctx, ins)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, stored...)
+		if !h.More || len(h.Messages) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// incoming converts a server message into a row for the local store.
+func (s *session) incoming(m wire.Message) (localstore.Incoming, bool) {
+	var doc jmsg.Doc
+	if json.Unmarshal(m.Content, &doc) != nil || doc.TargetType != "single" {
+		return localstore.Incoming{}, false
+	}
+	received := doc.FromID != s.username
+	peer := doc.FromID
+	status := jmsg.StatusReceiveSucceed
+	if !received {
+		peer, status = doc.TargetID, jmsg.StatusSendSucceed
+	}
+	return localstore.Incoming{
+		ConvType: int(jmsg.ConversationSingle), Target: peer, ServerConvID: m.ConvID,
+		Message: localstore.Message{
+			ServerID: m.MsgID, Seq: m.Seq, CID: m.ClientMsgID, Received: received, Status: int(status),
+			ContentType: int(jmsg.ParseContentType(doc.MsgType)), Content: string(m.Content), From: doc.FromID,
+			ServerTime: m.CTimeMs, LocalTime: time.Now().UnixMilli(),
+		},
+	}, true
+}
+
+// sync catches up from the stored cursor: it asks for the conversations
+// changed since, fetches each one's missing messages, stores them, and only
+// then moves the cursor. New messages are reported once per conversation as
+// OfflineMessages, then SyncCompleted.
+func (s *session) sync(ctx context.Context) error {
+	cursor, err := s.db.Meta(ctx, keyCursor)
+	if err != nil {
+		return err
+	}
+	cursorConv, err := s.db.Meta(ctx, keyCursorConv)
+	if err != nil {
+		return err
+	}
+	var order []int64
+	batches := map[int64][]*Message{}
+	for {
+		var resp wire.SyncResp
+		if err := s.call(ctx, wire.OpSync, wire.SyncReq{Since: cursor, SinceConv: cursorConv}, &resp); err != nil {
+			return err
+		}
+		var acks []wire.Position
+		for _, ch := range resp.Changes {
+			if ch.Type != int(jmsg.ConversationSingle) {
+				continue
+			}
+			after := int64(0)
+			if lc, err := s.db.ConversationByTarget(ctx, ch.Type, ch.Peer); err == nil {
+				after = lc.SyncedSeq
+			}
+			if after < ch.LastSeq {
+				stored, err := s.fetch(ctx, ch.ConvID, after, ch.LastSeq)
+				if err != nil {
+					return err
+				}
+				for _, r := range stored {
+					m, err := s.c.messageFromRow(ctx, s.db, r)
+					if err != nil {
+						continue
+					}
+					if batches[r.ConvID] == nil {
+						order = append(order, r.ConvID)
+					}
+					batches[r.ConvID] = append(batches[r.ConvID], m)
+				}
+			}
+			acks = append(acks, wire.Position{ConvID: ch.ConvID, Seq: ch.LastSeq})
+		}
+		cursor, cursorConv = resp.Cursor, resp.CursorConv
+		if err := s.db.SetMetas(ctx, map[string]int64{keyCursor: cursor, keyCursorConv: cursorConv}); err != nil {
+			return err
+		}
+		s.ack(ctx, acks)
+		if !resp.More {
+			break
+		}
+	}
+	for _, id := range order {
+		conv, err := s.c.conversationByID(ctx, s.db, id)
+		if err != nil {
+			continue
+		}
+		s.c.emit(OfflineMessages{Conversation: conv, Messages: batches[id]})
+	}
+	s.c.emit(SyncCompleted{Cursor: cursor})
+	return nil
+}
