@@ -275,11 +275,9 @@ func handleUpdatePassword(c *conn, f *wire.Frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every token issued before is revoked with the change; this session
+	// gets a new one.
 	if err := c.s.store.SetPassword(c.ctx, c.appKey, c.uid, hash); err != nil {
-		return nil, err
-	}
-	// Every token issued before is revoked; this session gets a new one.
-	if err := c.s.store.DeleteTokens(c.ctx, c.appKey, c.uid, nil); err != nil {
 		return nil, err
 	}
 	token := newToken()

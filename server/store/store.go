@@ -54,7 +54,8 @@ type Users interface {
 	// UpdateProfile replaces the profile fields of uid (not the username)
 	// and sets MTime; ErrNotFound if no such user.
 	UpdateProfile(ctx context.Context, appKey string, uid int64, info jmsg.UserInfo) (jmsg.UserInfo, error)
-	// SetPassword replaces the password hash of uid; ErrNotFound if none.
+	// SetPassword replaces the password hash of uid and, in the same
+	// transaction, revokes every login token of uid; ErrNotFound if none.
 	SetPassword(ctx context.Context, appKey string, uid int64, hash []byte) error
 	// TouchDevice records a login of uid on platform at ms.
 	TouchDevice(ctx context.Context, appKey string, uid int64, platform string, ms int64) error

@@ -167,14 +167,19 @@ func (s *Store) UpdateProfile(ctx context.Context, appKey string, uid int64, inf
 
 // SetPassword implements store.Users.
 func (s *Store) SetPassword(ctx context.Context, appKey string, uid int64, hash []byte) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET password = ? WHERE app_key = ? AND uid = ?`, hash, appKey, uid)
-	if err != nil {
-		return fmt.Errorf("setting password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password = ? WHERE app_key = ? AND uid = ?`, hash, appKey, uid)
+		if err != nil {
+			return fmt.Errorf("setting password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE uid = ?`, uid); err != nil {
+			return fmt.Errorf("revoking tokens: %w", err)
+		}
+		return nil
+	})
 }
 
 // TouchDevice implements store.Users.

@@ -323,8 +323,14 @@ func testUpdateProfile(t *testing.T, s store.Store) {
 func testSetPassword(t *testing.T, s store.Store) {
 	mustCreateApp(t, s, appA)
 	uid := mustCreateUser(t, s, appA, "alice")
+	if err := s.PutToken(ctx(t), appA, uid, []byte("token-before"), 1<<62); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetPassword(ctx(t), appA, uid, []byte("new-hash")); err != nil {
 		t.Fatalf("SetPassword() = %v", err)
+	}
+	if _, err := s.TokenUser(ctx(t), appA, []byte("token-before"), 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TokenUser(token issued before SetPassword) = %v, want ErrNotFound", err)
 	}
 	if u := mustUser(t, s, appA, "alice"); string(u.PasswordHash) != "new-hash" {
 		t.Errorf("PasswordHash after SetPassword = %q, want %q", u.PasswordHash, "new-hash")
