@@ -140,3 +140,28 @@ func validExtras(m map[string]string) bool {
 	}
 	return true
 }
+
+// Group limits (limits.md §3).
+const (
+	GroupNameMaxLen       = 64
+	GroupDescMaxLen       = 250
+	GroupDefaultMaxMember = 500
+	GroupMaxAdmins        = 15
+	SilenceMinMs          = 300_000        // 5 minutes
+	SilenceMaxMs          = 31_536_000_000 // 365 days
+	GroupReasonMaxLen     = 250
+)
+
+// ValidGroupName reports whether name can name a group: 1–64 bytes of valid
+// UTF-8 without line breaks.
+func ValidGroupName(name string) bool {
+	return name != "" && validText(name, GroupNameMaxLen, true)
+}
+
+// ValidGroupDesc reports whether desc fits a group description: at most 250
+// bytes of valid UTF-8.
+func ValidGroupDesc(desc string) bool { return validText(desc, GroupDescMaxLen, false) }
+
+// ValidReason reports whether a free-text reason (join application,
+// rejection) is at most 250 bytes of valid UTF-8.
+func ValidReason(s string) bool { return validText(s, GroupReasonMaxLen, false) }

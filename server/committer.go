@@ -11,65 +11,98 @@ import (
 // pendingSend is a message waiting for the write path.
 type pendingSend struct {
 	msg    store.NewMessage
+	gid    int64 // group messages: the group; 0 for single
 	origin *conn // the sending connection; not sent its own push
 	res    store.Appended
 	err    error
 	done   func(*pendingSend) // called on the committer goroutine after commit
 }
 
-// committer is the group-commit write path: one goroutine takes every
-// message waiting, commits them in one transaction (one fsync), then
-// answers each sender and publishes the batch in commit order. A sender is
-// answered only after its message is durable.
+// job is work that must run in order with message commits: a change of a
+// group, which reads and changes state that only the committer goroutine
+// touches.
+type job struct {
+	run func()
+}
+
+// committer is the write path: one goroutine that owns every change to
+// conversations. It takes every message waiting, commits them in one
+// transaction (one fsync: group commit), then answers each sender and
+// publishes the batch in commit order; jobs run between batches, in the
+// order they were submitted. A sender is answered only after its message
+// is durable.
 type committer struct {
-	in      chan *pendingSend
+	in      chan any // *pendingSend or *job
 	st      store.Messages
 	max     int
+	check   func(*pendingSend) error // on the committer goroutine, before a message joins a batch
 	publish func([]*pendingSend)
 	log     *slog.Logger
 }
 
-func newCommitter(st store.Messages, max int, publish func([]*pendingSend), log *slog.Logger) *committer {
-	return &committer{in: make(chan *pendingSend, 4*max), st: st, max: max, publish: publish, log: log}
+func newCommitter(st store.Messages, max int, check func(*pendingSend) error, publish func([]*pendingSend), log *slog.Logger) *committer {
+	return &committer{in: make(chan any, 4*max), st: st, max: max, check: check, publish: publish, log: log}
 }
 
-// submit queues p, waiting while the queue is full; it fails only when ctx
-// ends first.
-func (c *committer) submit(ctx context.Context, p *pendingSend) error {
+// submit queues a *pendingSend or a *job, waiting while the queue is full;
+// it fails only when ctx ends first.
+func (c *committer) submit(ctx context.Context, item any) error {
 	select {
-	case c.in <- p:
+	case c.in <- item:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// run commits batches until ctx ends, then commits what is still queued.
+// run processes the queue until ctx ends, then what is still queued.
 func (c *committer) run(ctx context.Context) {
 	batch := make([]*pendingSend, 0, c.max)
 	for {
 		select {
-		case p := <-c.in:
-			batch = append(batch[:0], p)
+		case item := <-c.in:
+			batch = c.take(batch[:0], item)
 		case <-ctx.Done():
 			for {
-				batch = c.fill(batch[:0])
-				if len(batch) == 0 {
+				select {
+				case item := <-c.in:
+					batch = c.take(batch[:0], item)
+					batch = c.drain(batch)
+					c.commit(batch)
+				default:
 					return
 				}
-				c.commit(batch)
 			}
 		}
-		c.commit(c.fill(batch))
+		batch = c.drain(batch)
+		c.commit(batch)
 	}
 }
 
-// fill adds to batch whatever is queued, up to the batch limit.
-func (c *committer) fill(batch []*pendingSend) []*pendingSend {
+// take adds item to batch, or, for a job, commits the batch and runs it.
+func (c *committer) take(batch []*pendingSend, item any) []*pendingSend {
+	switch it := item.(type) {
+	case *pendingSend:
+		if err := c.check(it); err != nil {
+			it.err = err
+			it.done(it)
+			return batch
+		}
+		return append(batch, it)
+	case *job:
+		c.commit(batch)
+		it.run()
+		return batch[:0]
+	}
+	return batch
+}
+
+// drain takes whatever is queued, up to the batch limit.
+func (c *committer) drain(batch []*pendingSend) []*pendingSend {
 	for len(batch) < c.max {
 		select {
-		case p := <-c.in:
-			batch = append(batch, p)
+		case item := <-c.in:
+			batch = c.take(batch, item)
 		default:
 			return batch
 		}
@@ -80,6 +113,9 @@ func (c *committer) fill(batch []*pendingSend) []*pendingSend {
 // commit stores batch in one transaction. If that fails, each message is
 // tried alone so that one bad message cannot fail its neighbours.
 func (c *committer) commit(batch []*pendingSend) {
+	if len(batch) == 0 {
+		return
+	}
 	now := time.Now().UnixMilli()
 	msgs := make([]store.NewMessage, len(batch))
 	for i, p := range batch {

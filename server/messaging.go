@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
+	"time"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server/store"
@@ -34,20 +36,31 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	if doc.Version != 1 || doc.MsgType == "" || len(doc.MsgBody) == 0 {
 		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
 	}
-	if doc.TargetType != "single" {
-		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "unsupported target_type")
-	}
 	if !jmsg.CheckBody(doc.MsgType, doc.MsgBody) {
 		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
 	}
-	if !jmsg.ValidUsername(doc.TargetID) {
-		return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
-	}
-	target, err := c.s.store.UserByName(c.ctx, c.appKey, doc.TargetID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
-	} else if err != nil {
-		return nil, err
+	msg := store.NewMessage{AppKey: c.appKey, SenderUID: c.uid, ClientMsgID: req.ClientMsgID}
+	var gid int64
+	switch doc.TargetType {
+	case "single":
+		if !jmsg.ValidUsername(doc.TargetID) {
+			return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
+		}
+		target, err := c.s.store.UserByName(c.ctx, c.appKey, doc.TargetID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
+		} else if err != nil {
+			return nil, err
+		}
+		msg.TargetUID = target.UID
+	case "group":
+		id, err := strconv.ParseInt(doc.TargetID, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, jmsg.E(jmsg.TcpTargetGroupNotExist)
+		}
+		gid = id
+	default:
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "unsupported target_type")
 	}
 	doc.FromType, doc.FromID, doc.FromAppKey, doc.FromPlatform = "user", c.username, "", c.platform
 	if doc.TargetAppKey == c.appKey {
@@ -63,11 +76,10 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	if len(content) > jmsg.MessageMaxBytes {
 		return nil, jmsg.E(jmsg.ServerMessageTooLong)
 	}
+	msg.Content = content
 	p := &pendingSend{
-		msg: store.NewMessage{
-			AppKey: c.appKey, SenderUID: c.uid, TargetUID: target.UID,
-			ClientMsgID: req.ClientMsgID, Content: content,
-		},
+		msg:    msg,
+		gid:    gid,
 		origin: c,
 		done: func(p *pendingSend) {
 			if p.err != nil {
@@ -84,41 +96,55 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	return nil, errAsync
 }
 
+// checkSend runs on the committer goroutine before a message joins a
+// batch: a group message needs a live group (803004), a sender who is a
+// member (803005) and not muted (803012). It also points the message at the
+// group's conversation.
+func (s *Server) checkSend(p *pendingSend) error {
+	if p.gid == 0 {
+		return nil
+	}
+	st, err := s.groups.get(p.msg.AppKey, p.gid)
+	if err != nil {
+		var je *jmsg.Error
+		if errors.As(err, &je) && je.Code == jmsg.ServerGroupIDNotExist {
+			return jmsg.E(jmsg.TcpTargetGroupNotExist)
+		}
+		return err
+	}
+	m := st.members[p.msg.SenderUID]
+	switch {
+	case m == nil:
+		return jmsg.E(jmsg.TcpUserNotInGroup)
+	case m.SilenceEndMs > time.Now().UnixMilli():
+		return jmsg.E(jmsg.TcpUserBannedSendMessage)
+	}
+	p.msg.ConvID = st.g.ConvID
+	return nil
+}
+
 // publish pushes committed messages to the online sessions of every member,
 // except the session that sent them. It runs on the committer goroutine in
 // commit order, so each session receives a conversation's messages in
-// sequence order. Each push is encoded once for all its recipients.
+// sequence order, and a group's members are those of the moment of commit.
 func (s *Server) publish(batch []*pendingSend) {
-	var sessions []*conn
+	var uids [2]int64
 	for _, p := range batch {
 		if p.res.Duplicate {
 			continue
 		}
-		sessions = s.hub.sessions(sessions[:0], p.msg.SenderUID)
-		if p.msg.TargetUID != p.msg.SenderUID {
-			sessions = s.hub.sessions(sessions, p.msg.TargetUID)
-		}
-		if len(sessions) == 0 || (len(sessions) == 1 && sessions[0] == p.origin) {
-			continue
-		}
-		f, err := wire.Push(wire.OpMessage, wire.MessagePush{Message: wire.Message{
-			MsgID: p.res.MsgID, ConvID: p.res.ConvID, Seq: p.res.Seq, CTimeMs: p.res.CTimeMs,
-			ClientMsgID: p.msg.ClientMsgID, Content: p.res.Content,
-		}})
-		if err != nil {
-			s.log.Error("encoding push", "err", err)
-			continue
-		}
-		b, err := wire.Encode(f)
-		if err != nil {
-			s.log.Error("encoding push", "err", err)
-			continue
-		}
-		for _, sc := range sessions {
-			if sc != p.origin {
-				sc.enqueue(b)
+		m := wireMessage(p.res, p.msg.ClientMsgID)
+		if p.gid != 0 {
+			if st := s.groups.byConversation(p.res.ConvID); st != nil {
+				s.pushTo(st.memberUIDs(), m, p.origin)
 			}
+			continue
 		}
+		recipients := append(uids[:0], p.msg.SenderUID)
+		if p.msg.TargetUID != p.msg.SenderUID {
+			recipients = append(recipients, p.msg.TargetUID)
+		}
+		s.pushTo(recipients, m, p.origin)
 	}
 }
 
@@ -190,17 +216,27 @@ func handleHistory(c *conn, f *wire.Frame) (any, error) {
 	if req.Limit == 0 || req.Limit > historyPageMax {
 		req.Limit = historyPageMax
 	}
-	ok, err := c.s.store.IsMember(c.ctx, c.appKey, req.ConvID, c.uid)
+	join, left, ok, err := c.s.store.MemberWindow(c.ctx, c.appKey, req.ConvID, c.uid)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "no such conversation")
+		return nil, jmsg.E(jmsg.ServerRequestUserNotInGroup)
 	}
-	msgs, more, err := c.s.store.History(c.ctx, c.appKey, req.ConvID, req.After, req.Before, req.Limit)
+	// A member reads only what was sent while they belonged: after join and
+	// up to left.
+	after, before := max(req.After, join), req.Before
+	if before > 0 {
+		after = 0
+		if left > 0 && before > left+1 {
+			before = left + 1
+		}
+	}
+	msgs, more, err := c.s.store.History(c.ctx, c.appKey, req.ConvID, after, before, req.Limit)
 	if err != nil {
 		return nil, err
 	}
+	msgs, more = clampWindow(msgs, more, join, left)
 	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more}
 	size := 0
 	for i, m := range msgs {
@@ -212,4 +248,18 @@ func handleHistory(c *conn, f *wire.Frame) (any, error) {
 			ClientMsgID: m.ClientMsgID, Content: m.Content})
 	}
 	return resp, nil
+}
+
+// clampWindow drops messages outside (join, left] (left 0: no end); when it
+// drops any, nothing more is readable in that direction.
+func clampWindow(msgs []store.StoredMessage, more bool, join, left int64) ([]store.StoredMessage, bool) {
+	out := msgs[:0]
+	for _, m := range msgs {
+		if m.Seq <= join || (left > 0 && m.Seq > left) {
+			more = false
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, more
 }

@@ -114,7 +114,8 @@ func TestSendRefused(t *testing.T) {
 		{"empty text", doc(func(d *jmsg.Doc) { d.MsgBody = json.RawMessage(`{"text":""}`) }), jmsg.ServerMessageContentJSONError},
 		{"body not an object", doc(func(d *jmsg.Doc) { d.MsgBody = json.RawMessage(`"hi"`) }), jmsg.ServerMessageContentJSONError},
 		{"image cannot be sent as such", doc(func(d *jmsg.Doc) { d.MsgType = "image" }), jmsg.ServerMessageContentJSONError},
-		{"group target", doc(func(d *jmsg.Doc) { d.TargetType = "group" }), jmsg.ServerInvalidRequest},
+		{"group target that is no group", doc(func(d *jmsg.Doc) { d.TargetType = "group" }), jmsg.TcpTargetGroupNotExist},
+		{"chat room target", doc(func(d *jmsg.Doc) { d.TargetType = "chatroom" }), jmsg.ServerInvalidRequest},
 		{"other app", doc(func(d *jmsg.Doc) { d.TargetAppKey = "otherotherotherother1234" }), jmsg.ServerInvalidRequest},
 		{"too long", textSend("bobby", "c3", strings.Repeat("x", jmsg.MessageMaxBytes)), jmsg.ServerMessageTooLong},
 		{"cid too long", textSend("bobby", strings.Repeat("c", 65), "hi"), jmsg.ServerInvalidRequest},
@@ -252,16 +253,17 @@ func TestOffline(t *testing.T) {
 	tests := []struct {
 		name string
 		req  wire.HistoryReq
+		code int
 	}{
-		{"not a member", wire.HistoryReq{ConvID: other.ConvID}},
-		{"unknown conversation", wire.HistoryReq{ConvID: 999999}},
-		{"no conversation", wire.HistoryReq{}},
-		{"after and before", wire.HistoryReq{ConvID: sent[0].ConvID, After: 1, Before: 3}},
-		{"negative limit", wire.HistoryReq{ConvID: sent[0].ConvID, Limit: -1}},
+		{"not a member", wire.HistoryReq{ConvID: other.ConvID}, jmsg.ServerRequestUserNotInGroup},
+		{"unknown conversation", wire.HistoryReq{ConvID: 999999}, jmsg.ServerRequestUserNotInGroup},
+		{"no conversation", wire.HistoryReq{}, jmsg.ServerInvalidRequest},
+		{"after and before", wire.HistoryReq{ConvID: sent[0].ConvID, After: 1, Before: 3}, jmsg.ServerInvalidRequest},
+		{"negative limit", wire.HistoryReq{ConvID: sent[0].ConvID, Limit: -1}, jmsg.ServerInvalidRequest},
 	}
 	for _, tc := range tests {
-		if got := carol.callCode(wire.OpHistory, tc.req); got != jmsg.ServerInvalidRequest {
-			t.Errorf("history(%s) code = %d, want %d", tc.name, got, jmsg.ServerInvalidRequest)
+		if got := carol.callCode(wire.OpHistory, tc.req); got != tc.code {
+			t.Errorf("history(%s) code = %d, want %d", tc.name, got, tc.code)
 		}
 	}
 	for _, req := range []any{
@@ -300,8 +302,8 @@ func TestAppIsolation(t *testing.T) {
 	if len(sync.Changes) != 0 {
 		t.Errorf("B's bobby sync = %+v, want nothing", sync)
 	}
-	if got := bobB.callCode(wire.OpHistory, wire.HistoryReq{ConvID: r.ConvID}); got != jmsg.ServerInvalidRequest {
-		t.Errorf("B's bobby history of A's conversation code = %d, want %d", got, jmsg.ServerInvalidRequest)
+	if got := bobB.callCode(wire.OpHistory, wire.HistoryReq{ConvID: r.ConvID}); got != jmsg.ServerRequestUserNotInGroup {
+		t.Errorf("B's bobby history of A's conversation code = %d, want %d", got, jmsg.ServerRequestUserNotInGroup)
 	}
 	if got := bobB.callCode(wire.OpSend, textSend("alice", "c1", "hi")); got != jmsg.TcpTargetUserNotExist {
 		t.Errorf("B's bobby send to alice code = %d, want %d", got, jmsg.TcpTargetUserNotExist)

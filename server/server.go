@@ -26,7 +26,12 @@ type Config struct {
 	CommitBatchMax int           // most messages per commit; default 512
 	PositionFlush  time.Duration // how often delivered positions are written; default 500ms
 	BcryptCost     int           // password hashing cost; default 10
-	Logger         *slog.Logger  // default: discard
+
+	GroupDefaultMax    int          // a new group's member limit when none is asked; default 500
+	GroupMaxLimit      int          // the largest member limit a group may ask for; default 2000
+	GroupsPerUser      int          // groups one user may belong to; default 500
+	GroupsOwnedPerUser int          // groups one user may own; default 500
+	Logger             *slog.Logger // default: discard
 }
 
 // DefaultConfig returns the defaults.
@@ -38,6 +43,11 @@ func DefaultConfig() Config {
 		CommitBatchMax: 512,
 		PositionFlush:  500 * time.Millisecond,
 		BcryptCost:     10,
+
+		GroupDefaultMax:    500,
+		GroupMaxLimit:      2000,
+		GroupsPerUser:      500,
+		GroupsOwnedPerUser: 500,
 	}
 }
 
@@ -65,6 +75,18 @@ func (c Config) withDefaults() Config {
 	if c.BcryptCost <= 0 {
 		c.BcryptCost = d.BcryptCost
 	}
+	if c.GroupDefaultMax <= 2 {
+		c.GroupDefaultMax = d.GroupDefaultMax
+	}
+	if c.GroupMaxLimit < c.GroupDefaultMax {
+		c.GroupMaxLimit = max(d.GroupMaxLimit, c.GroupDefaultMax)
+	}
+	if c.GroupsPerUser <= 0 {
+		c.GroupsPerUser = d.GroupsPerUser
+	}
+	if c.GroupsOwnedPerUser <= 0 {
+		c.GroupsOwnedPerUser = d.GroupsOwnedPerUser
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +101,7 @@ type Server struct {
 	log       *slog.Logger
 	hub       *hub
 	commits   *committer
+	groups    *groupCache // owned by the committer goroutine
 	positions *positions
 	metrics   metrics
 
@@ -101,7 +124,8 @@ func New(cfg Config, st store.Store) *Server {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel}
-	s.commits = newCommitter(st, cfg.CommitBatchMax, s.publish, cfg.Logger)
+	s.groups = newGroupCache(st)
+	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger)
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
 	s.wg.Add(2)
 	go func() {

@@ -165,6 +165,7 @@ type EventPush struct {
 	CTimeMs   int64  `json:"ctime_ms"`
 	From      string `json:"from_username,omitempty"`
 	Desc      string `json:"description,omitempty"`
+	GID       int64  `json:"gid,omitempty"`
 }
 
 // Position says that a client holds every message of a conversation up to

@@ -84,6 +84,7 @@ type NewMessage struct {
 	AppKey      string
 	SenderUID   int64
 	TargetUID   int64 // single conversation peer
+	ConvID      int64 // group conversation; 0 for a single conversation
 	ClientMsgID string
 	CTimeMs     int64
 	Content     []byte // JSON protocol document
@@ -156,8 +157,10 @@ type Messages interface {
 	// and the cursor to ask from next: the last conversation returned when
 	// more remain, else the newest committed LSN.
 	Changes(ctx context.Context, appKey string, uid int64, since Cursor, limit int) (changes []ConvChange, next Cursor, more bool, err error)
-	// IsMember reports whether uid belongs to conversation convID.
-	IsMember(ctx context.Context, appKey string, convID, uid int64) (bool, error)
+	// MemberWindow returns the sequence numbers of convID that uid may
+	// read: those after join and, when left > 0, up to left. ok is false
+	// if uid never belonged to the conversation.
+	MemberWindow(ctx context.Context, appKey string, convID, uid int64) (join, left int64, ok bool, err error)
 	// History returns up to limit messages of convID with seq > after in
 	// ascending order, or, when before > 0, with seq < before in
 	// descending order; and whether more remain.
@@ -170,10 +173,94 @@ type Messages interface {
 	Delivered(ctx context.Context, appKey string, convID, uid int64) (int64, error)
 }
 
+// Group is a stored group.
+type Group struct {
+	GID        int64
+	AppKey     string
+	ConvID     int64
+	Name       string
+	Desc       string
+	Avatar     string
+	Type       int // 1 private, 2 public
+	MaxMembers int
+	OwnerUID   int64
+	CTimeMs    int64
+	MTimeMs    int64
+	Dissolved  bool
+}
+
+// GroupMember is a member of a group.
+type GroupMember struct {
+	UID            int64
+	Role           int // 0 ordinary, 1 owner, 2 admin
+	JoinTimeMs     int64
+	SilenceStartMs int64
+	SilenceEndMs   int64
+}
+
+// GroupChange is one change of a group, applied with its event message in
+// one transaction.
+type GroupChange struct {
+	AppKey string
+	GID    int64
+	Info   *Group        // new name, desc, avatar, type and owner, if set
+	Add    []GroupMember // members joining; they may read from the event on
+	Remove []int64       // members leaving; they may read up to the event
+	Update []GroupMember // new role and silence of existing members
+	// Dissolve marks the group dissolved; every member leaves.
+	Dissolve bool
+	// Application is a pending join application this change resolves
+	// (status 1 approved, 2 rejected); 0 for none.
+	Application       int64
+	ApplicationStatus int
+	// Event is the event message appended to the group's conversation
+	// (its ConvID is filled in). A change without an event (a rejected
+	// application) sets Event.Content to nil.
+	Event NewMessage
+}
+
+// Application is a request to join a public group.
+type Application struct {
+	EventID int64
+	GID     int64
+	UID     int64
+	Reason  string
+	Status  int // 0 pending, 1 approved, 2 rejected
+	CTimeMs int64
+}
+
+// Groups stores groups, their members and join applications.
+type Groups interface {
+	// CreateGroup stores g (GID, ConvID, times assigned) with its members
+	// and appends the event message that event builds for the new group to
+	// its conversation, in one transaction.
+	CreateGroup(ctx context.Context, g Group, members []GroupMember, event func(Group) NewMessage) (Group, Appended, error)
+	// Group returns a group, dissolved or not; ErrNotFound if none.
+	Group(ctx context.Context, appKey string, gid int64) (Group, error)
+	// GroupMembers returns the current members, owner first, then by join
+	// time.
+	GroupMembers(ctx context.Context, appKey string, gid int64) ([]GroupMember, error)
+	// UserGroups returns the groups uid is a member of, by gid.
+	UserGroups(ctx context.Context, appKey string, uid int64) ([]Group, error)
+	// GroupCounts returns how many groups each uid belongs to and owns.
+	GroupCounts(ctx context.Context, appKey string, uids []int64) (member, owned map[int64]int, err error)
+	// PublicGroups returns count public groups from start (by gid) and the
+	// number of public groups.
+	PublicGroups(ctx context.Context, appKey string, start, count int) ([]Group, int, error)
+	// ApplyGroupChange applies ch and appends its event, in one transaction.
+	ApplyGroupChange(ctx context.Context, ch GroupChange) (Appended, error)
+	// CreateApplication records a pending application of uid to gid;
+	// ErrExists if one is pending already.
+	CreateApplication(ctx context.Context, appKey string, a Application) (Application, error)
+	// ApplicationByID returns an application; ErrNotFound if none.
+	ApplicationByID(ctx context.Context, appKey string, eventID int64) (Application, error)
+}
+
 // Store is everything jmsgd keeps.
 type Store interface {
 	Apps
 	Users
 	Messages
+	Groups
 	Close() error
 }

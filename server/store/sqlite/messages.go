@@ -24,9 +24,9 @@ func singleKey(a, b int64) string {
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Appended, error) {
 	out := make([]store.Appended, len(msgs))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var lsn int64
-		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lsn' RETURNING value`).Scan(&lsn); err != nil {
-			return fmt.Errorf("advancing lsn: %w", err)
+		lsn, err := nextLSN(ctx, tx)
+		if err != nil {
+			return err
 		}
 		for i, m := range msgs {
 			a, err := appendOne(ctx, tx, m, lsn)
@@ -43,6 +43,15 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Ap
 	return out, nil
 }
 
+// nextLSN takes the transaction's change number.
+func nextLSN(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var lsn int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lsn' RETURNING value`).Scan(&lsn); err != nil {
+		return 0, fmt.Errorf("advancing lsn: %w", err)
+	}
+	return lsn, nil
+}
+
 func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (store.Appended, error) {
 	var a store.Appended
 	if m.ClientMsgID != "" {
@@ -57,8 +66,17 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (
 			return a, fmt.Errorf("looking up client id: %w", err)
 		}
 	}
+	var err error
+	if m.ConvID != 0 {
+		err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, change_lsn = ?
+			WHERE app_key = ? AND conv_id = ? RETURNING conv_id, last_seq`, lsn, m.AppKey, m.ConvID).Scan(&a.ConvID, &a.Seq)
+		if err != nil {
+			return a, fmt.Errorf("advancing conversation %d: %w", m.ConvID, err)
+		}
+		return insertMessage(ctx, tx, m, a)
+	}
 	key := singleKey(m.SenderUID, m.TargetUID)
-	err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, change_lsn = ?
+	err = tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, change_lsn = ?
 		WHERE app_key = ? AND key = ? RETURNING conv_id, last_seq`, lsn, m.AppKey, key).Scan(&a.ConvID, &a.Seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		a.Seq = 1
@@ -72,8 +90,13 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (
 	if err != nil {
 		return a, fmt.Errorf("advancing conversation: %w", err)
 	}
+	return insertMessage(ctx, tx, m, a)
+}
+
+// insertMessage stores m as message a.Seq of conversation a.ConvID.
+func insertMessage(ctx context.Context, tx *sql.Tx, m store.NewMessage, a store.Appended) (store.Appended, error) {
 	a.CTimeMs, a.Content = m.CTimeMs, m.Content
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages (conv_id, seq, sender_uid, cid, ctime, content)
+	err := tx.QueryRowContext(ctx, `INSERT INTO messages (conv_id, seq, sender_uid, cid, ctime, content)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING msg_id`, a.ConvID, a.Seq, m.SenderUID, m.ClientMsgID, m.CTimeMs, m.Content).Scan(&a.MsgID)
 	if err != nil {
 		return a, fmt.Errorf("inserting message: %w", err)
@@ -99,10 +122,16 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	if tieConv == 0 {
 		tieConv = math.MaxInt64 // all of since.LSN has been seen
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT c.conv_id, c.type, m.peer_uid, c.last_seq, c.change_lsn
+	// A member who left sees the conversation change until they left:
+	// its last change for them is left_lsn, its last message left_seq.
+	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, last_seq, lsn FROM (
+		SELECT c.conv_id, c.type, m.peer_uid,
+			CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
+			CASE WHEN m.left_seq > 0 THEN m.left_lsn ELSE c.change_lsn END AS lsn
 		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.uid = ? AND c.app_key = ? AND (c.change_lsn > ? OR (c.change_lsn = ? AND c.conv_id > ?))
-		ORDER BY c.change_lsn, c.conv_id LIMIT ?`, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
+		WHERE m.uid = ? AND c.app_key = ?)
+		WHERE lsn > ? OR (lsn = ? AND conv_id > ?)
+		ORDER BY lsn, conv_id LIMIT ?`, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
 	if err != nil {
 		return nil, since, false, fmt.Errorf("reading changes: %w", err)
 	}
@@ -129,15 +158,18 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	return out, store.Cursor{LSN: max(newest, since.LSN)}, false, nil
 }
 
-// IsMember implements store.Messages.
-func (s *Store) IsMember(ctx context.Context, appKey string, convID, uid int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("checking membership: %w", err)
+// MemberWindow implements store.Messages.
+func (s *Store) MemberWindow(ctx context.Context, appKey string, convID, uid int64) (int64, int64, bool, error) {
+	var join, left int64
+	err := s.r.QueryRowContext(ctx, `SELECT m.join_seq, m.left_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+		WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&join, &left)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
 	}
-	return n > 0, nil
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("reading membership: %w", err)
+	}
+	return join, left, true, nil
 }
 
 // History implements store.Messages.

@@ -84,6 +84,46 @@ var migrations = []string{
 	);
 	-- A client id identifies a sender's message; an empty one identifies nothing.
 	CREATE UNIQUE INDEX messages_by_cid ON messages (sender_uid, cid) WHERE cid != '';`,
+
+	// 2: groups, their members and join applications. A member who left
+	// keeps a conv_members row with left_seq (the last message they may
+	// read) and left_lsn (when they left).
+	`CREATE TABLE groups (
+		gid         INTEGER PRIMARY KEY,
+		app_key     TEXT NOT NULL,
+		conv_id     INTEGER NOT NULL DEFAULT 0,
+		name        TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		avatar      TEXT NOT NULL DEFAULT '',
+		type        INTEGER NOT NULL,
+		max_members INTEGER NOT NULL,
+		owner_uid   INTEGER NOT NULL,
+		ctime       INTEGER NOT NULL,
+		mtime       INTEGER NOT NULL,
+		dissolved   INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX groups_public ON groups (app_key, type, dissolved, gid);
+	CREATE TABLE group_members (
+		gid           INTEGER NOT NULL REFERENCES groups(gid),
+		uid           INTEGER NOT NULL REFERENCES users(uid),
+		role          INTEGER NOT NULL DEFAULT 0,
+		join_time     INTEGER NOT NULL,
+		silence_start INTEGER NOT NULL DEFAULT 0,
+		silence_end   INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (gid, uid)
+	);
+	CREATE INDEX group_members_by_user ON group_members (uid);
+	CREATE TABLE group_applications (
+		event_id  INTEGER PRIMARY KEY,
+		gid       INTEGER NOT NULL REFERENCES groups(gid),
+		uid       INTEGER NOT NULL REFERENCES users(uid),
+		reason    TEXT NOT NULL DEFAULT '',
+		status    INTEGER NOT NULL DEFAULT 0,
+		ctime     INTEGER NOT NULL
+	);
+	CREATE UNIQUE INDEX group_applications_pending ON group_applications (gid, uid) WHERE status = 0;
+	ALTER TABLE conv_members ADD COLUMN left_seq INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE conv_members ADD COLUMN left_lsn INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate brings the database to the newest schema, one transaction per
