@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/client/internal/localstore"
@@ -13,7 +14,8 @@ import (
 // its methods act on the stored conversation.
 type Conversation struct {
 	Type        jmsg.ConversationType
-	Target      string // single: the other user's username
+	Target      string // single: the other user's username; group: the group id in decimal
+	GroupID     int64  // group conversations: the group
 	Title       string
 	UnreadCount int
 	LatestTime  int64 // ms of the newest message, 0 if none
@@ -32,8 +34,12 @@ func (c *Client) conversationByID(ctx context.Context, db *localstore.DB, id int
 }
 
 func (c *Client) convFromRow(r localstore.Conversation) *Conversation {
-	return &Conversation{Type: jmsg.ConversationType(r.Type), Target: r.Target, Title: r.Title,
+	cv := &Conversation{Type: jmsg.ConversationType(r.Type), Target: r.Target, Title: r.Title,
 		UnreadCount: r.Unread, LatestTime: r.LatestTime, id: r.ID, c: c}
+	if cv.Type == jmsg.ConversationGroup {
+		cv.GroupID, _ = strconv.ParseInt(r.Target, 10, 64)
+	}
+	return cv
 }
 
 func (c *Client) messageFromRow(ctx context.Context, db *localstore.DB, r localstore.Message) (*Message, error) {
@@ -44,9 +50,19 @@ func (c *Client) messageFromRow(ctx context.Context, db *localstore.DB, r locals
 	return fromRow(r, conv), nil
 }
 
+// parseGID parses a group conversation's target: a positive decimal
+// group id (866003 otherwise).
+func parseGID(target string) (int64, error) {
+	gid, err := strconv.ParseInt(target, 10, 64)
+	if err != nil || gid <= 0 || jmsg.FormatID(gid) != target {
+		return 0, jmsg.E(jmsg.SDKParamConversationGroupIdInvalid)
+	}
+	return gid, nil
+}
+
 // checkTarget validates a conversation's type and target: 866001 for an
-// unknown type, 866002 for an invalid username, 868001 for chat rooms
-// (not supported by this SDK).
+// unknown type, 866002 for an invalid username, 866003 for an invalid
+// group id, 868001 for chat rooms (not supported by this SDK).
 func checkTarget(typ jmsg.ConversationType, target string) error {
 	switch typ {
 	case jmsg.ConversationSingle:
@@ -55,7 +71,10 @@ func checkTarget(typ jmsg.ConversationType, target string) error {
 		}
 		return nil
 	case jmsg.ConversationGroup:
-		return jmsg.E(jmsg.SDKParamConversationGroupIdInvalid)
+		if _, err := parseGID(target); err != nil {
+			return err
+		}
+		return nil
 	case jmsg.ConversationChatRoom:
 		return jmsg.E(jmsg.SDKChatRoomNotSupport)
 	}
@@ -95,8 +114,39 @@ func (c *Client) CreateSingleConversation(ctx context.Context, username string) 
 	return c.convFromRow(r), nil
 }
 
-// Conversation returns the local conversation of type typ with target, or
-// 866004 if it does not exist. Errors: 866001, 866002, 863004.
+// CreateGroupConversation returns the conversation of group gid, creating
+// it locally after asking the server for the group (its name becomes the
+// title). Errors: 861101, 866003 (gid ≤ 0), 863004, 800018 (no such
+// group), 860016.
+func (c *Client) CreateGroupConversation(ctx context.Context, gid int64) (*Conversation, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	if gid <= 0 {
+		return nil, jmsg.E(jmsg.SDKParamConversationGroupIdInvalid)
+	}
+	s, err := c.session()
+	if err != nil {
+		return nil, err
+	}
+	target := jmsg.FormatID(gid)
+	if r, err := s.db.ConversationByTarget(ctx, int(jmsg.ConversationGroup), target); err == nil {
+		return c.convFromRow(r), nil
+	}
+	g, err := c.GroupInfo(ctx, gid)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.db.EnsureConversation(ctx, int(jmsg.ConversationGroup), target, g.Name)
+	if err != nil {
+		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
+	}
+	return c.convFromRow(r), nil
+}
+
+// Conversation returns the local conversation of type typ with target (a
+// username, or a group id in decimal), or 866004 if it does not exist.
+// Errors: 866001, 866002, 866003, 863004.
 func (c *Client) Conversation(typ jmsg.ConversationType, target string) (*Conversation, error) {
 	if err := checkTarget(typ, target); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/jmsg-im/jmsg"
@@ -73,17 +74,21 @@ func (s *session) process() {
 				}
 			case it.frame != nil && it.frame.Op == wire.OpEvent:
 				var e wire.EventPush
-				if json.Unmarshal(it.frame.Data, &e) == nil && endsSession(e.EventType) {
+				if json.Unmarshal(it.frame.Data, &e) != nil {
+					continue
+				}
+				if endsSession(e.EventType) {
 					s.c.sessionEnded(s, LoginReason(e.EventType))
 					s.cancel()
 					return
 				}
+				if e.EventType == wire.EventGroupJoinRejected {
+					s.c.emit(GroupEvent{EventContent: EventContent{EventType: e.EventType, GID: e.GID, From: e.From, Description: e.Desc}})
+				}
 			}
 		}
-		for _, r := range received {
-			if m, err := s.c.messageFromRow(ctx, s.db, r); err == nil {
-				s.c.emit(MessageReceived{Message: m})
-			}
+		for _, m := range s.announce(ctx, received) {
+			s.c.emit(MessageReceived{Message: m})
 		}
 		if len(received) > 0 {
 			s.fillGapsAndAck(ctx, received)
@@ -123,10 +128,8 @@ func (s *session) fillGapsAndAck(ctx context.Context, pushed []localstore.Messag
 				s.c.log.Warn("filling a gap", "err", err)
 				continue
 			}
-			for _, m := range msgs {
-				if mm, err := s.c.messageFromRow(ctx, s.db, m); err == nil {
-					s.c.emit(MessageReceived{Message: mm})
-				}
+			for _, m := range s.announce(ctx, msgs) {
+				s.c.emit(MessageReceived{Message: m})
 			}
 			if c, err = s.db.ConversationByID(ctx, id); err != nil {
 				continue
@@ -180,20 +183,74 @@ func (s *session) fetch(ctx context.Context, convID, after, upto int64) ([]local
 	return out, nil
 }
 
+// announce turns newly stored rows into Messages. For group events it
+// also records what they say of the user's membership and emits a
+// GroupEvent.
+func (s *session) announce(ctx context.Context, rows []localstore.Message) []*Message {
+	out := make([]*Message, 0, len(rows))
+	for _, r := range rows {
+		m, err := s.c.messageFromRow(ctx, s.db, r)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+		if ev, ok := m.Content.(*EventContent); ok {
+			if member, known := s.membershipAfter(ev); known {
+				s.db.SetMembership(ctx, ev.GID, member)
+			}
+			s.c.emit(GroupEvent{EventContent: *ev, Message: m})
+		}
+	}
+	return out
+}
+
+// membershipAfter says whether a group event makes the user a member or
+// not; known is false when it does not concern the user's membership.
+func (s *session) membershipAfter(ev *EventContent) (member, known bool) {
+	me := slices.Contains(ev.To, s.username)
+	switch ev.EventType {
+	case wire.EventGroupCreated:
+		return true, me || ev.From == s.username
+	case wire.EventGroupMembersAdded:
+		return true, me
+	case wire.EventGroupMembersRemoved:
+		return false, me
+	case wire.EventGroupMemberExit:
+		if ev.Extra == wire.ExtraDissolved {
+			return false, true
+		}
+		return false, me
+	}
+	return false, false
+}
+
 // incoming converts a server message into a row for the local store.
 func (s *session) incoming(m wire.Message) (localstore.Incoming, bool) {
 	var doc jmsg.Doc
-	if json.Unmarshal(m.Content, &doc) != nil || doc.TargetType != "single" {
+	if json.Unmarshal(m.Content, &doc) != nil {
 		return localstore.Incoming{}, false
 	}
+	convType := jmsg.ConversationSingle
 	received := doc.FromID != s.username
 	peer := doc.FromID
 	status := jmsg.StatusReceiveSucceed
-	if !received {
-		peer, status = doc.TargetID, jmsg.StatusSendSucceed
+	switch doc.TargetType {
+	case "single":
+		if !received {
+			peer, status = doc.TargetID, jmsg.StatusSendSucceed
+		}
+	case "group":
+		convType, peer = jmsg.ConversationGroup, doc.TargetID
+		if doc.FromType == "system" {
+			received = true // events are the group's, whoever caused them
+		} else if !received {
+			status = jmsg.StatusSendSucceed
+		}
+	default:
+		return localstore.Incoming{}, false
 	}
 	return localstore.Incoming{
-		ConvType: int(jmsg.ConversationSingle), Target: peer, ServerConvID: m.ConvID,
+		ConvType: int(convType), Target: peer, ServerConvID: m.ConvID,
 		Message: localstore.Message{
 			ServerID: m.MsgID, Seq: m.Seq, CID: m.ClientMsgID, Received: received, Status: int(status),
 			ContentType: int(jmsg.ParseContentType(doc.MsgType)), Content: string(m.Content), From: doc.FromID,
@@ -224,11 +281,16 @@ func (s *session) sync(ctx context.Context) error {
 		}
 		var acks []wire.Position
 		for _, ch := range resp.Changes {
-			if ch.Type != int(jmsg.ConversationSingle) {
+			target := ch.Peer
+			switch ch.Type {
+			case int(jmsg.ConversationSingle):
+			case int(jmsg.ConversationGroup):
+				target = jmsg.FormatID(ch.GID)
+			default:
 				continue
 			}
 			after := int64(0)
-			if lc, err := s.db.ConversationByTarget(ctx, ch.Type, ch.Peer); err == nil {
+			if lc, err := s.db.ConversationByTarget(ctx, ch.Type, target); err == nil {
 				after = lc.SyncedSeq
 			}
 			if after < ch.LastSeq {
@@ -236,15 +298,12 @@ func (s *session) sync(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				for _, r := range stored {
-					m, err := s.c.messageFromRow(ctx, s.db, r)
-					if err != nil {
-						continue
+				for _, m := range s.announce(ctx, stored) {
+					id := m.convID
+					if batches[id] == nil {
+						order = append(order, id)
 					}
-					if batches[r.ConvID] == nil {
-						order = append(order, r.ConvID)
-					}
-					batches[r.ConvID] = append(batches[r.ConvID], m)
+					batches[id] = append(batches[id], m)
 				}
 			}
 			acks = append(acks, wire.Position{ConvID: ch.ConvID, Seq: ch.LastSeq})

@@ -20,6 +20,14 @@ type OfflineMessages struct {
 	Messages     []*Message
 }
 
+// GroupEvent reports a group event concerning the user: one stored in a
+// group conversation (Message holds it, with an *EventContent), or a
+// rejected join application (type 57, Message nil), which is not stored.
+type GroupEvent struct {
+	EventContent
+	Message *Message
+}
+
 // SyncCompleted reports that the client has caught up with the server:
 // every conversation changed before Cursor is stored locally. It follows
 // each sync, the first one shortly after login.
@@ -72,6 +80,7 @@ func (MessageReceived) isEvent()   {}
 func (OfflineMessages) isEvent()   {}
 func (SendResult) isEvent()        {}
 func (SyncCompleted) isEvent()     {}
+func (GroupEvent) isEvent()        {}
 func (LoginStateChanged) isEvent() {}
 func (ConnStateChanged) isEvent()  {}
 

@@ -6,9 +6,11 @@ import (
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/client/internal/localstore"
+	"github.com/jmsg-im/jmsg/wire"
 )
 
-// Content is a message's content: *TextContent or *CustomContent.
+// Content is a message's content: *TextContent, *CustomContent,
+// *EventContent (received only) or *UnknownContent.
 type Content interface {
 	ContentType() jmsg.ContentType
 	// body returns the protocol msg_body, or 865001 if it is not sendable.
@@ -74,6 +76,28 @@ func (c *CustomContent) Object() (map[string]any, error) {
 	return m, err
 }
 
+// EventContent is a group event stored in the group's conversation
+// (member added, removed, exited, group info updated, dissolved, owner or
+// admin changed, member muted, join applied). It cannot be sent.
+type EventContent struct {
+	EventType   int      // JMessage's number: 8, 9, 10, 11, 12, 56, 65, 80, 82 (wire.EventGroup*)
+	GID         int64    // the group
+	From        string   // who did it
+	To          []string // whom it concerns
+	Extra       int      // 9: 69 = dissolved; 65: 1 muted, 2 unmuted; 80: 1 added, 2 removed
+	NewOwner    string   // 9, 82
+	Description string   // 56: the applicant's reason
+	EventID     int64    // 56: pass to ProcessApplication
+	GroupName   string
+}
+
+// ContentType returns jmsg.ContentEventNotification.
+func (*EventContent) ContentType() jmsg.ContentType { return jmsg.ContentEventNotification }
+
+func (*EventContent) body() (json.RawMessage, error) {
+	return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+}
+
 // UnknownContent is content of a type this SDK does not know; Raw is the
 // msg_body as received.
 type UnknownContent struct {
@@ -95,7 +119,7 @@ type Message struct {
 	ServerMessageID  int64 // 0 until the server accepts it
 	Seq              int64 // per-conversation sequence number, 0 until sent
 	ConversationType jmsg.ConversationType
-	Target           string // single: the other user
+	Target           string // single: the other user; group: the group id in decimal
 	From             string // sender's username
 	Received         bool   // sent by someone else (or by this user on another device: false)
 	Status           jmsg.MessageStatus
@@ -103,7 +127,8 @@ type Message struct {
 	Content          Content
 	ErrorCode        int // the code of the last failed send, 0 otherwise
 
-	doc jmsg.Doc
+	doc    jmsg.Doc
+	convID int64 // local conversation id
 }
 
 // Doc returns the message's protocol document.
@@ -123,7 +148,7 @@ func fromRow(r localstore.Message, conv localstore.Conversation) *Message {
 		ID: r.ID, ServerMessageID: r.ServerID, Seq: r.Seq,
 		ConversationType: jmsg.ConversationType(conv.Type), Target: conv.Target,
 		From: r.From, Received: r.Received, Status: jmsg.MessageStatus(r.Status),
-		Timestamp: r.ServerTime, ErrorCode: r.ErrorCode,
+		Timestamp: r.ServerTime, ErrorCode: r.ErrorCode, convID: r.ConvID,
 	}
 	if m.Timestamp == 0 {
 		m.Timestamp = r.LocalTime
@@ -145,6 +170,16 @@ func decodeContent(msgType string, body json.RawMessage) Content {
 		}
 	case jmsg.ContentCustom:
 		return &CustomContent{JSON: append(json.RawMessage(nil), body...)}
+	case jmsg.ContentEventNotification:
+		var b wire.GroupEventBody
+		if json.Unmarshal(body, &b) == nil {
+			return eventContent(b)
+		}
 	}
 	return &UnknownContent{MsgType: msgType, Raw: body}
+}
+
+func eventContent(b wire.GroupEventBody) *EventContent {
+	return &EventContent{EventType: b.EventType, GID: b.GID, From: b.From, To: b.To, Extra: b.Extra,
+		NewOwner: b.NewOwner, Description: b.Description, EventID: b.EventID, GroupName: b.GroupName}
 }

@@ -137,6 +137,87 @@ func TestSeedErrorCodes(t *testing.T) {
 		_, err = alice.Conversation(jmsg.ConversationSingle, "b b")
 		wantCode(t, "Conversation(single, bad name)", err, jmsg.SDKParamConversationUsernameInvalid)
 	})
+	t.Run("866003", func(t *testing.T) {
+		for _, target := range []string{"", "0", "-5", "abc", "12x", "007"} {
+			_, err := alice.Conversation(jmsg.ConversationGroup, target)
+			wantCode(t, "Conversation(group, "+target+")", err, jmsg.SDKParamConversationGroupIdInvalid)
+		}
+		_, err := alice.CreateGroupConversation(ctx, 0)
+		wantCode(t, "CreateGroupConversation(0)", err, jmsg.SDKParamConversationGroupIdInvalid)
+		_, err = alice.CreateGroupConversation(ctx, -3)
+		wantCode(t, "CreateGroupConversation(-3)", err, jmsg.SDKParamConversationGroupIdInvalid)
+	})
+	t.Run("867001", func(t *testing.T) {
+		for _, gid := range []int64{0, -1} {
+			_, err := alice.GroupInfo(ctx, gid)
+			wantCode(t, "GroupInfo(bad gid)", err, jmsg.SDKParamGroupGroupIdInvalid)
+			wantCode(t, "AddGroupMembers(bad gid)", alice.AddGroupMembers(ctx, gid, "bob01"), jmsg.SDKParamGroupGroupIdInvalid)
+			wantCode(t, "DissolveGroup(bad gid)", alice.DissolveGroup(ctx, gid), jmsg.SDKParamGroupGroupIdInvalid)
+			_, err = alice.GroupMembers(ctx, gid)
+			wantCode(t, "GroupMembers(bad gid)", err, jmsg.SDKParamGroupGroupIdInvalid)
+			_, err = alice.ApplyJoinGroup(ctx, gid, "")
+			wantCode(t, "ApplyJoinGroup(bad gid)", err, jmsg.SDKParamGroupGroupIdInvalid)
+		}
+	})
+	t.Run("867002", func(t *testing.T) {
+		bad := []client.GroupOptions{
+			{Name: ""},
+			{Name: strings.Repeat("n", 65)},
+			{Name: "two\nlines"},
+			{Name: "ok", Desc: strings.Repeat("d", 251)},
+			{Name: "ok", MaxMemberCount: 2},
+			{Name: "ok", MaxMemberCount: -1},
+		}
+		for _, opt := range bad {
+			_, err := alice.CreateGroup(ctx, opt)
+			wantCode(t, "CreateGroup(invalid fields)", err, jmsg.SDKParamGroupGroupInfoInvalid)
+		}
+		g, err := alice.CreateGroup(ctx, client.GroupOptions{Name: "fine"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty, long := "", strings.Repeat("n", 65)
+		_, err = alice.UpdateGroupInfo(ctx, g.ID, client.GroupUpdate{Name: &empty})
+		wantCode(t, "UpdateGroupInfo(empty name)", err, jmsg.SDKParamGroupGroupInfoInvalid)
+		_, err = alice.UpdateGroupInfo(ctx, g.ID, client.GroupUpdate{Name: &long})
+		wantCode(t, "UpdateGroupInfo(long name)", err, jmsg.SDKParamGroupGroupInfoInvalid)
+		_, err = alice.UpdateGroupInfo(ctx, g.ID, client.GroupUpdate{})
+		wantCode(t, "UpdateGroupInfo(nothing)", err, jmsg.SDKParamGroupGroupInfoInvalid)
+	})
+	t.Run("865004", func(t *testing.T) {
+		// Known locally: bob was in the group, then removed.
+		g, err := alice.CreateGroup(ctx, client.GroupOptions{Name: "team", Members: []string{"bob01"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobConv, err := bob.CreateGroupConversation(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bobConv.SendText(ctx, "hi team", nil); err != nil {
+			t.Fatalf("member send = %v", err)
+		}
+		if err := alice.RemoveGroupMembers(ctx, g.ID, "bob01"); err != nil {
+			t.Fatal(err)
+		}
+		jmsgdtest.WaitFor(t, "bob to learn of his removal", 20*time.Second, func() bool {
+			_, err := bobConv.SendText(ctx, "still here?", nil)
+			return jmsg.CodeOf(err) == jmsg.SDKMessageNotInGroup
+		})
+		_, err = bobConv.SendText(ctx, "still here?", nil)
+		wantCode(t, "SendText(removed member, known locally)", err, jmsg.SDKMessageNotInGroup)
+
+		// Learned from the server: carol never was a member and the SDK
+		// knew nothing of the group.
+		carol := newClient(t, d)
+		registerAndLogin(t, carol, "carol")
+		carolConv, err := carol.CreateGroupConversation(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = carolConv.SendText(ctx, "let me in", nil)
+		wantCode(t, "SendText(never a member, server says)", err, jmsg.SDKMessageNotInGroup)
+	})
 	t.Run("861004", func(t *testing.T) {
 		c := newClient(t, d)
 		if err := c.Register(ctx, "erin1", "pw-erin1", nil); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jmsg-im/jmsg"
@@ -99,6 +100,8 @@ func (cv *Conversation) createAndSend(ctx context.Context, content Content) (*Me
 //
 // Errors: 861101 (nil context), 865002 (nil message), 865003 (the message
 // is not a draft or a failed send: already sending or sent, or received),
+// 865004 (a group message from a user who is not a member of the group,
+// known locally or answered by the server),
 // 863004, server codes (803003 target does not exist, 803007 too long ...),
 // 860016 (network or timeout; the message is then StatusSendFailed), 865011
 // (ctx was cancelled; the message is then StatusCanceledSend and is not sent
@@ -123,6 +126,17 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	if row.Received || !jmsg.MessageStatus(row.Status).Sendable() {
 		return nil, jmsg.E(jmsg.SDKMessageNotPrepared)
 	}
+	conv, err := s.db.ConversationByID(ctx, row.ConvID)
+	if err != nil {
+		return nil, jmsg.Wrap(jmsg.SDKMessageNotPrepared, err)
+	}
+	var gid int64
+	if conv.Type == int(jmsg.ConversationGroup) {
+		gid, _ = strconv.ParseInt(conv.Target, 10, 64)
+		if ms, err := s.db.Membership(ctx, gid); err == nil && ms == localstore.NotMember {
+			return nil, jmsg.E(jmsg.SDKMessageNotInGroup)
+		}
+	}
 	if err := s.db.SetStatus(ctx, row.ID, int(jmsg.StatusSending), 0); err != nil {
 		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
@@ -132,6 +146,11 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	}
 	var resp wire.SendResp
 	sendErr := s.call(ctx, wire.OpSend, wire.SendReq{ClientMsgID: row.CID, Content: doc}, &resp)
+	if gid != 0 && jmsg.CodeOf(sendErr) == jmsg.TcpUserNotInGroup {
+		// The server knows better than the local cache: not a member.
+		s.db.SetMembership(context.Background(), gid, false)
+		sendErr = jmsg.Wrap(jmsg.SDKMessageNotInGroup, sendErr)
+	}
 	if sendErr == nil && (resp.MsgID == 0 || resp.Seq == 0) {
 		sendErr = jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "send response without msg_id or seq")
 	}

@@ -83,6 +83,13 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 		origin: c,
 		done: func(p *pendingSend) {
 			if p.err != nil {
+				// A refusal of checkSend (803004, 803005, 803012) keeps
+				// its code; only a failed commit is 803001.
+				var je *jmsg.Error
+				if errors.As(p.err, &je) {
+					c.respond(f, nil, je)
+					return
+				}
 				c.s.log.Error("committing message", "err", p.err)
 				c.respond(f, nil, jmsg.Wrap(jmsg.ServerSendSystemError, p.err))
 				return
@@ -199,7 +206,7 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Cursor: next.LSN, CursorConv: next.ConvID, More: more}
 	for _, ch := range changes {
 		resp.Changes = append(resp.Changes, wire.ConvChange{
-			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, LastSeq: ch.LastSeq,
+			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, GID: ch.GID, LastSeq: ch.LastSeq,
 		})
 	}
 	return resp, nil

@@ -195,7 +195,8 @@ type ConvChange struct {
 	ConvID  int64  `json:"conv_id"`
 	Type    int    `json:"type"`           // jmsg.ConversationType
 	Peer    string `json:"peer,omitempty"` // single: the other user
-	LastSeq int64  `json:"last_seq"`       // newest message sequence
+	GID     int64  `json:"gid,omitempty"`  // group: the group
+	LastSeq int64  `json:"last_seq"`       // newest message sequence the user may read
 }
 
 // SyncResp answers sync with the changed conversations, oldest change

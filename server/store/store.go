@@ -105,6 +105,7 @@ type ConvChange struct {
 	ConvID  int64
 	Type    jmsg.ConversationType
 	PeerUID int64 // single conversations: the other member
+	GID     int64 // group conversations: the group
 	LastSeq int64
 	LSN     int64 // the change number of its newest change
 }

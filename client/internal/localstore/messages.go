@@ -7,6 +7,10 @@ import (
 	"fmt"
 )
 
+// contentEvent is jmsg.ContentEventNotification: group events do not count
+// as unread.
+const contentEvent = 5
+
 // Message is a row of the messages table.
 type Message struct {
 	ID          int64
@@ -128,7 +132,7 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 			}
 			m.ID, _ = res.LastInsertId()
 			unread := 0
-			if m.Received {
+			if m.Received && m.ContentType != contentEvent {
 				unread = 1
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + ?, latest_time = max(latest_time, ?)

@@ -44,6 +44,15 @@ var migrations = []string{
 		UNIQUE (from_user, cid)
 	);
 	CREATE INDEX messages_by_conv_seq ON messages (conv_id, seq);`,
+
+	// 2: what the client knows of groups: whether the user is a member
+	// (null: unknown) and the last info seen.
+	`CREATE TABLE groups (
+		gid       INTEGER PRIMARY KEY,
+		is_member INTEGER,
+		info      TEXT NOT NULL DEFAULT '',
+		mtime     INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // SchemaVersion is the schema version this SDK writes.
