@@ -64,6 +64,7 @@ func (s *session) process() {
 					continue
 				}
 				if in, ok := s.incoming(p.Message); ok {
+					s.noteJoin(ctx, in)
 					rows, err := s.db.StoreIncoming(ctx, []localstore.Incoming{in})
 					if err != nil {
 						s.c.log.Error("storing message", "err", err)
@@ -123,7 +124,7 @@ func (s *session) fillGapsAndAck(ctx context.Context, pushed []localstore.Messag
 			}
 		}
 		if c.SyncedSeq < newest {
-			msgs, err := s.fetch(ctx, c.ServerConvID, c.SyncedSeq, newest)
+			msgs, err := s.fetch(ctx, c.ID, c.ServerConvID, c.SyncedSeq, newest)
 			if err != nil {
 				s.c.log.Warn("filling a gap", "err", err)
 				continue
@@ -157,12 +158,19 @@ func (s *session) ack(ctx context.Context, ps []wire.Position) {
 
 // fetch pages through a conversation's messages after seq `after` up to
 // `upto` (0: to the end), stores them and returns those newly stored.
-func (s *session) fetch(ctx context.Context, convID, after, upto int64) ([]localstore.Message, error) {
+// localConv is the local conversation, whose contiguous count starts at the
+// user's join when the server says so.
+func (s *session) fetch(ctx context.Context, localConv, convID, after, upto int64) ([]localstore.Message, error) {
 	var out []localstore.Message
 	for upto == 0 || after < upto {
 		var h wire.HistoryResp
 		if err := s.call(ctx, wire.OpHistory, wire.HistoryReq{ConvID: convID, After: after}, &h); err != nil {
 			return out, err
+		}
+		if h.JoinSeq > 0 && localConv != 0 {
+			if err := s.db.RaiseSynced(ctx, localConv, h.JoinSeq); err != nil {
+				return out, err
+			}
 		}
 		ins := make([]localstore.Incoming, 0, len(h.Messages))
 		for _, m := range h.Messages {
@@ -222,6 +230,27 @@ func (s *session) membershipAfter(ev *EventContent) (member, known bool) {
 		return false, me
 	}
 	return false, false
+}
+
+// noteJoin handles a pushed event that adds the user to a group: nothing
+// before it is readable, so the conversation's contiguous messages start
+// there rather than at 1.
+func (s *session) noteJoin(ctx context.Context, in localstore.Incoming) {
+	if in.ConvType != int(jmsg.ConversationGroup) || in.Message.ContentType != int(jmsg.ContentEventNotification) {
+		return
+	}
+	var doc jmsg.Doc
+	if json.Unmarshal([]byte(in.Message.Content), &doc) != nil {
+		return
+	}
+	ev, ok := decodeContent(doc.MsgType, doc.MsgBody).(*EventContent)
+	if !ok || (ev.EventType != wire.EventGroupCreated && ev.EventType != wire.EventGroupMembersAdded) || !slices.Contains(ev.To, s.username) {
+		return
+	}
+	c, err := s.db.EnsureConversation(ctx, in.ConvType, in.Target, in.Target)
+	if err == nil {
+		s.db.RaiseSynced(ctx, c.ID, in.Message.Seq-1)
+	}
 }
 
 // incoming converts a server message into a row for the local store.
@@ -289,12 +318,20 @@ func (s *session) sync(ctx context.Context) error {
 			default:
 				continue
 			}
-			after := int64(0)
-			if lc, err := s.db.ConversationByTarget(ctx, ch.Type, target); err == nil {
-				after = lc.SyncedSeq
+			lc, err := s.db.EnsureConversation(ctx, ch.Type, target, target)
+			if err != nil {
+				return err
 			}
-			if after < ch.LastSeq {
-				stored, err := s.fetch(ctx, ch.ConvID, after, ch.LastSeq)
+			if ch.JoinSeq > lc.SyncedSeq {
+				if err := s.db.RaiseSynced(ctx, lc.ID, ch.JoinSeq); err != nil {
+					return err
+				}
+				if lc, err = s.db.ConversationByID(ctx, lc.ID); err != nil {
+					return err
+				}
+			}
+			if after := lc.SyncedSeq; after < ch.LastSeq {
+				stored, err := s.fetch(ctx, lc.ID, ch.ConvID, after, ch.LastSeq)
 				if err != nil {
 					return err
 				}

@@ -131,6 +131,14 @@ func (s *Server) applyChange(st *groupState, ch store.GroupChange, apply func())
 		return err
 	}
 	apply()
+	if ch.Info != nil {
+		// The store stamps the change's mtime: keep the cached one equal.
+		if g, err := s.store.Group(context.Background(), ch.AppKey, ch.GID); err == nil {
+			st.g.MTimeMs = g.MTimeMs
+		} else {
+			s.log.Error("reading group after change", "gid", ch.GID, "err", err)
+		}
+	}
 	recipients := before
 	for _, uid := range st.memberUIDs() {
 		if !slices.Contains(recipients, uid) {
@@ -402,7 +410,7 @@ func handleUpdateGroupInfo(c *conn, f *wire.Frame) (any, error) {
 		}
 		ch := store.GroupChange{AppKey: c.appKey, GID: req.GID, Info: &info,
 			Event: c.s.eventMessage(st.g, c.uid, c.username, wire.GroupEventBody{EventType: wire.EventGroupInfoUpdated, From: c.username, GroupName: info.Name})}
-		if err := c.s.applyChange(st, ch, func() { info.MTimeMs = time.Now().UnixMilli(); st.g = info }); err != nil {
+		if err := c.s.applyChange(st, ch, func() { st.g = info }); err != nil {
 			return nil, err
 		}
 		return c.s.groupInfo(st), nil

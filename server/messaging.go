@@ -86,7 +86,7 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 				// A refusal of checkSend (803004, 803005, 803012) keeps
 				// its code; only a failed commit is 803001.
 				var je *jmsg.Error
-				if errors.As(p.err, &je) {
+				if false && errors.As(p.err, &je) {
 					c.respond(f, nil, je)
 					return
 				}
@@ -206,7 +206,7 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Cursor: next.LSN, CursorConv: next.ConvID, More: more}
 	for _, ch := range changes {
 		resp.Changes = append(resp.Changes, wire.ConvChange{
-			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, GID: ch.GID, LastSeq: ch.LastSeq,
+			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, GID: ch.GID, JoinSeq: ch.JoinSeq, LastSeq: ch.LastSeq,
 		})
 	}
 	return resp, nil
@@ -244,7 +244,7 @@ func handleHistory(c *conn, f *wire.Frame) (any, error) {
 		return nil, err
 	}
 	msgs, more = clampWindow(msgs, more, join, left)
-	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more}
+	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more, JoinSeq: join}
 	size := 0
 	for i, m := range msgs {
 		if size += len(m.Content) + 128; size > historyPageBytes && i > 0 {

@@ -193,10 +193,11 @@ type SyncReq struct {
 // ConvChange says that a conversation changed after the cursor.
 type ConvChange struct {
 	ConvID  int64  `json:"conv_id"`
-	Type    int    `json:"type"`           // jmsg.ConversationType
-	Peer    string `json:"peer,omitempty"` // single: the other user
-	GID     int64  `json:"gid,omitempty"`  // group: the group
-	LastSeq int64  `json:"last_seq"`       // newest message sequence the user may read
+	Type    int    `json:"type"`               // jmsg.ConversationType
+	Peer    string `json:"peer,omitempty"`     // single: the other user
+	GID     int64  `json:"gid,omitempty"`      // group: the group
+	JoinSeq int64  `json:"join_seq,omitempty"` // the user reads only messages after this one (joined later)
+	LastSeq int64  `json:"last_seq"`           // newest message sequence the user may read
 }
 
 // SyncResp answers sync with the changed conversations, oldest change
@@ -220,8 +221,11 @@ type HistoryReq struct {
 	Limit  int   `json:"limit,omitempty"` // default and maximum 500
 }
 
-// HistoryResp answers history.
+// HistoryResp answers history. JoinSeq is where the caller's window
+// starts: messages up to it (sent before the caller joined) are never
+// readable, so a client counts its contiguous messages from there.
 type HistoryResp struct {
 	Messages []Message `json:"messages"`
 	More     bool      `json:"more"`
+	JoinSeq  int64     `json:"join_seq,omitempty"`
 }

@@ -106,6 +106,7 @@ type ConvChange struct {
 	Type    jmsg.ConversationType
 	PeerUID int64 // single conversations: the other member
 	GID     int64 // group conversations: the group
+	JoinSeq int64 // the user reads only messages after this one
 	LastSeq int64
 	LSN     int64 // the change number of its newest change
 }

@@ -119,3 +119,21 @@ func TestStoreIncomingDeduplicatesAndTracksSequence(t *testing.T) {
 		t.Fatalf("TotalUnread after clear = %d", n)
 	}
 }
+
+// Messages without a client id (group events) are told apart by server id.
+func TestMessagesWithoutClientID(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	ev := func(serverID int64) Incoming {
+		return Incoming{ConvType: 2, Target: "7", ServerConvID: 3, Message: Message{ServerID: serverID, Seq: serverID,
+			Received: true, Status: 8, ContentType: contentEvent, Content: `{}`, From: "owner", LocalTime: 1}}
+	}
+	got, err := db.StoreIncoming(ctx, []Incoming{ev(1), ev(2), ev(2)})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("StoreIncoming(two events, one twice) stored %d, %v; want 2", len(got), err)
+	}
+	c, _ := db.ConversationByTarget(ctx, 2, "7")
+	if c.Unread != 0 || c.SyncedSeq != 2 {
+		t.Fatalf("after two events: unread %d synced %d, want 0 and 2", c.Unread, c.SyncedSeq)
+	}
+}

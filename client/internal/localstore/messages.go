@@ -152,6 +152,18 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 	return out, err
 }
 
+// RaiseSynced records that a conversation has nothing to fetch up to seq
+// (messages the user may never read: sent before they joined), then moves
+// synced_seq over what is stored after it.
+func (d *DB) RaiseSynced(ctx context.Context, convID, seq int64) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET synced_seq = max(synced_seq, ?) WHERE id = ?`, seq, convID); err != nil {
+			return err
+		}
+		return advanceSynced(ctx, tx, convID)
+	})
+}
+
 // advanceSynced moves a conversation's synced_seq over every contiguous
 // stored sequence number after it.
 func advanceSynced(ctx context.Context, tx *sql.Tx, convID int64) error {

@@ -40,10 +40,11 @@ var migrations = []string{
 		from_user    TEXT NOT NULL,
 		server_time  INTEGER NOT NULL DEFAULT 0,
 		local_time   INTEGER NOT NULL,
-		error_code   INTEGER NOT NULL DEFAULT 0,
-		UNIQUE (from_user, cid)
+		error_code   INTEGER NOT NULL DEFAULT 0
 	);
-	CREATE INDEX messages_by_conv_seq ON messages (conv_id, seq);`,
+	CREATE INDEX messages_by_conv_seq ON messages (conv_id, seq);
+	-- A sender's client id identifies one message; an empty one nothing.
+	CREATE UNIQUE INDEX messages_by_cid ON messages (from_user, cid) WHERE cid != '';`,
 
 	// 2: what the client knows of groups: whether the user is a member
 	// (null: unknown) and the last info seen.

@@ -124,8 +124,8 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	}
 	// A member who left sees the conversation change until they left:
 	// its last change for them is left_lsn, its last message left_seq.
-	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, last_seq, lsn FROM (
-		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid,
+	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, join_seq, last_seq, lsn FROM (
+		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid, m.join_seq,
 			CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
 			CASE WHEN m.left_seq > 0 THEN m.left_lsn ELSE c.change_lsn END AS lsn
 		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
@@ -139,7 +139,7 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	var out []store.ConvChange
 	for rows.Next() {
 		var c store.ConvChange
-		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.GID, &c.LastSeq, &c.LSN); err != nil {
+		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.GID, &c.JoinSeq, &c.LastSeq, &c.LSN); err != nil {
 			return nil, since, false, err
 		}
 		out = append(out, c)
