@@ -573,7 +573,7 @@ func handleDelGroupMembers(c *conn, f *wire.Frame) (any, error) {
 			switch {
 			case m == nil:
 				return nil, jmsg.E(jmsg.ServerMemberNotInGroup)
-			case m.Role == roleOwner, m.Role == roleAdmin && me.Role != roleOwner, uid == c.uid:
+			case m.Role == roleOwner, uid == c.uid:
 				return nil, jmsg.E(jmsg.ServerMemberNotPermittedDeleted)
 			}
 		}
@@ -665,7 +665,7 @@ func (c *conn) changeAdmins(f *wire.Frame, add bool) (any, error) {
 			upd = append(upd, u)
 		}
 		if add && st.adminCount()+countRole(st, uids, roleOrdinary) > jmsg.GroupMaxAdmins {
-			return nil, jmsg.WithMessage(jmsg.ServerMemberOpNoPermission, "a group has at most 15 admins")
+			return nil, jmsg.Errorf(jmsg.ServerMemberOpNoPermission, "a group has at most %d admins", jmsg.GroupMaxAdmins)
 		}
 		ch := store.GroupChange{AppKey: c.appKey, GID: req.GID, Update: upd,
 			Event: c.s.eventMessage(st.g, c.uid, c.username, wire.GroupEventBody{EventType: wire.EventGroupAdminChanged, From: c.username, To: req.Usernames, Extra: extra})}

@@ -25,6 +25,11 @@ type Config struct {
 	WriteTimeout   Duration `toml:"write_timeout"`
 	CommitBatchMax int      `toml:"commit_batch_max"`
 	BcryptCost     int      `toml:"bcrypt_cost"`
+
+	GroupDefaultMax    int `toml:"group_default_max_members"`
+	GroupMaxLimit      int `toml:"group_max_members_limit"`
+	GroupsPerUser      int `toml:"groups_per_user"`
+	GroupsOwnedPerUser int `toml:"groups_owned_per_user"`
 }
 
 // Duration is a time.Duration written as "10s" in TOML.
@@ -50,6 +55,11 @@ func DefaultConfig() Config {
 		WriteTimeout:   Duration{e.WriteTimeout},
 		CommitBatchMax: e.CommitBatchMax,
 		BcryptCost:     e.BcryptCost,
+
+		GroupDefaultMax:    e.GroupDefaultMax,
+		GroupMaxLimit:      e.GroupMaxLimit,
+		GroupsPerUser:      e.GroupsPerUser,
+		GroupsOwnedPerUser: e.GroupsOwnedPerUser,
 	}
 }
 
@@ -77,5 +87,10 @@ func (c Config) engine() server.Config {
 		WriteTimeout:   c.WriteTimeout.Duration,
 		CommitBatchMax: c.CommitBatchMax,
 		BcryptCost:     c.BcryptCost,
+
+		GroupDefaultMax:    c.GroupDefaultMax,
+		GroupMaxLimit:      c.GroupMaxLimit,
+		GroupsPerUser:      c.GroupsPerUser,
+		GroupsOwnedPerUser: c.GroupsOwnedPerUser,
 	}
 }
