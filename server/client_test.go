@@ -21,7 +21,7 @@ import (
 )
 
 // waitTimeout bounds every wait of these tests.
-const waitTimeout = 10 * time.Second
+const waitTimeout = 30 * time.Second
 
 // testServer is a running engine on a SQLite file, reachable over HTTP.
 type testServer struct {

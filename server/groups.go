@@ -573,7 +573,7 @@ func handleDelGroupMembers(c *conn, f *wire.Frame) (any, error) {
 			switch {
 			case m == nil:
 				return nil, jmsg.E(jmsg.ServerMemberNotInGroup)
-			case m.Role == roleOwner, uid == c.uid:
+			case m.Role == roleOwner, m.Role == roleAdmin && me.Role != roleOwner, uid == c.uid:
 				return nil, jmsg.E(jmsg.ServerMemberNotPermittedDeleted)
 			}
 		}

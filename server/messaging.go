@@ -86,7 +86,7 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 				// A refusal of checkSend (803004, 803005, 803012) keeps
 				// its code; only a failed commit is 803001.
 				var je *jmsg.Error
-				if false && errors.As(p.err, &je) {
+				if errors.As(p.err, &je) {
 					c.respond(f, nil, je)
 					return
 				}
