@@ -90,6 +90,10 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 	if !jmsg.ValidUsername(req.Username) {
 		return nil, jmsg.E(jmsg.TcpUserNotRegistered)
 	}
+	limitKey := c.appKey + "/" + req.Username
+	if c.s.loginLimit.exceeded(limitKey, time.Now()) {
+		return nil, jmsg.E(jmsg.ServerFrequencyLimit)
+	}
 	u, err := c.s.store.UserByName(c.ctx, c.appKey, req.Username)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, jmsg.E(jmsg.TcpUserNotRegistered)
@@ -103,12 +107,14 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 		tokenHash = hashToken(req.Token)
 		uid, err := c.s.store.TokenUser(c.ctx, c.appKey, tokenHash, now)
 		if errors.Is(err, store.ErrNotFound) || uid != u.UID {
+			c.s.loginLimit.allow(limitKey, time.Now())
 			return nil, jmsg.E(jmsg.TcpUserPasswordError)
 		} else if err != nil {
 			return nil, err
 		}
 	} else {
 		if !checkPassword(u.PasswordHash, req.Password) {
+			c.s.loginLimit.allow(limitKey, time.Now())
 			return nil, jmsg.E(jmsg.TcpUserPasswordError)
 		}
 		token = newToken()

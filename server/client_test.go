@@ -39,6 +39,13 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 4
 	}
+	// Tests send fast; the rate limits are off unless a test sets them.
+	if cfg.SendPerMinute == 0 {
+		cfg.SendPerMinute = -1
+	}
+	if cfg.RequestsPerSecond == 0 {
+		cfg.RequestsPerSecond = -1
+	}
 	st, err := sqlite.Open(t.Context(), t.TempDir()+"/jmsg.db")
 	if err != nil {
 		t.Fatalf("opening store: %v", err)

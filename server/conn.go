@@ -36,6 +36,10 @@ type conn struct {
 	uid       int64
 	username  string
 	tokenHash []byte // the login token of this session
+
+	// Request rate, owned by the read loop.
+	reqWindow time.Time
+	reqCount  int
 }
 
 // errAsync tells the read loop that a handler will send its response itself.
@@ -109,6 +113,16 @@ func (c *conn) dispatch(f *wire.Frame) {
 	if f.ID == 0 {
 		c.sendError(f.Op, 0, jmsg.Errorf(jmsg.ServerInvalidRequest, "request has no id"))
 		return
+	}
+	if limit := c.s.cfg.RequestsPerSecond; limit > 0 {
+		now := time.Now()
+		if now.Sub(c.reqWindow) >= time.Second {
+			c.reqWindow, c.reqCount = now, 0
+		}
+		if c.reqCount++; c.reqCount > limit {
+			c.sendError(f.Op, f.ID, jmsg.E(jmsg.ServerFrequencyLimit))
+			return
+		}
 	}
 	h, ok := handlers[f.Op]
 	switch {

@@ -27,6 +27,7 @@ var handlers = map[string]handler{
 	wire.OpAck:            {login: true, fn: handleAck},
 	wire.OpSync:           {login: true, fn: handleSync},
 	wire.OpHistory:        {login: true, fn: handleHistory},
+	wire.OpRead:           {login: true, fn: handleRead},
 
 	wire.OpCreateGroup:        {login: true, fn: handleCreateGroup},
 	wire.OpGroupInfo:          {login: true, fn: handleGroupInfo},

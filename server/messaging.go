@@ -29,6 +29,9 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	if err := wire.DecodeData(f, &req); err != nil {
 		return nil, jmsg.Wrap(jmsg.ServerMessageContentJSONError, err)
 	}
+	if !c.s.sendLimit.allow(c.appKey+"/"+c.username, time.Now()) {
+		return nil, jmsg.E(jmsg.ServerSendFrequencyLimit)
+	}
 	if len(req.ClientMsgID) > clientIDMaxLen {
 		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "cid longer than 64 bytes")
 	}
@@ -191,7 +194,20 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	if req.Limit == 0 || req.Limit > syncPageMax {
 		req.Limit = syncPageMax
 	}
-	changes, next, more, err := c.s.store.Changes(c.ctx, c.appKey, c.uid, store.Cursor{LSN: req.Since, ConvID: req.SinceConv}, req.Limit)
+	since := store.Cursor{LSN: req.Since, ConvID: req.SinceConv}
+	reset := false
+	if req.Since > 0 {
+		purged, err := c.s.store.PurgedLSN(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if req.Since < purged {
+			// Messages the client never fetched may be gone: list every
+			// conversation, and let the client see first_seq.
+			since, reset = store.Cursor{}, true
+		}
+	}
+	changes, next, more, err := c.s.store.Changes(c.ctx, c.appKey, c.uid, since, req.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +219,11 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Cursor: next.LSN, CursorConv: next.ConvID, More: more}
+	resp := wire.SyncResp{Changes: make([]wire.ConvChange, 0, len(changes)), Cursor: next.LSN, CursorConv: next.ConvID, More: more, Reset: reset}
 	for _, ch := range changes {
 		resp.Changes = append(resp.Changes, wire.ConvChange{
 			ConvID: ch.ConvID, Type: int(ch.Type), Peer: names[ch.PeerUID].Username, GID: ch.GID, JoinSeq: ch.JoinSeq, LastSeq: ch.LastSeq,
+			ReadSeq: ch.ReadSeq, DeliveredSeq: ch.DeliveredSeq, FirstSeq: ch.FirstSeq,
 		})
 	}
 	return resp, nil
@@ -244,7 +261,11 @@ func handleHistory(c *conn, f *wire.Frame) (any, error) {
 		return nil, err
 	}
 	msgs, more = clampWindow(msgs, more, join, left)
-	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more, JoinSeq: join}
+	first, err := c.s.store.FirstSeq(c.ctx, c.appKey, req.ConvID)
+	if err != nil {
+		return nil, err
+	}
+	resp := wire.HistoryResp{Messages: make([]wire.Message, 0, len(msgs)), More: more, JoinSeq: join, FirstSeq: first}
 	size := 0
 	for i, m := range msgs {
 		if size += len(m.Content) + 128; size > historyPageBytes && i > 0 {
@@ -269,4 +290,32 @@ func clampWindow(msgs []store.StoredMessage, more bool, join, left int64) ([]sto
 		out = append(out, m)
 	}
 	return out, more
+}
+
+// handleRead records how far the user has read a conversation and tells
+// the user's other sessions.
+func handleRead(c *conn, f *wire.Frame) (any, error) {
+	var req wire.ReadReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return nil, err
+	}
+	if req.ConvID <= 0 || req.Seq <= 0 {
+		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "bad conv_id or seq")
+	}
+	pos, err := c.s.store.SetRead(c.ctx, c.appKey, req.ConvID, c.uid, req.Seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, jmsg.E(jmsg.ServerRequestUserNotInGroup)
+	} else if err != nil {
+		return nil, err
+	}
+	if push, err := wire.Push(wire.OpReadPos, wire.ReadPush{ConvID: req.ConvID, Seq: pos}); err == nil {
+		if b, err := wire.Encode(push); err == nil {
+			for _, sc := range c.s.hub.sessions(nil, c.uid) {
+				if sc != c {
+					sc.enqueue(b)
+				}
+			}
+		}
+	}
+	return wire.ReadResp{ReadSeq: pos}, nil
 }

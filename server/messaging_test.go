@@ -184,8 +184,8 @@ func TestOffline(t *testing.T) {
 
 	sync := syncCall(carol, wire.SyncReq{Since: 0})
 	want := []wire.ConvChange{
-		{ConvID: sent[0].ConvID, Type: int(jmsg.ConversationSingle), Peer: "alice", LastSeq: 5},
-		{ConvID: fromBob.ConvID, Type: int(jmsg.ConversationSingle), Peer: "bobby", LastSeq: 1},
+		{ConvID: sent[0].ConvID, Type: int(jmsg.ConversationSingle), Peer: "alice", LastSeq: 5, FirstSeq: 1},
+		{ConvID: fromBob.ConvID, Type: int(jmsg.ConversationSingle), Peer: "bobby", LastSeq: 1, FirstSeq: 1},
 	}
 	if !equalJSON(sync.Changes, want) || sync.More || sync.Cursor == 0 || sync.CursorConv != 0 {
 		t.Errorf("sync(0) = %+v, want %+v, a cursor, no more", sync, want)

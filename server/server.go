@@ -27,6 +27,20 @@ type Config struct {
 	PositionFlush  time.Duration // how often delivered positions are written; default 500ms
 	BcryptCost     int           // password hashing cost; default 10
 
+	// HistoryRetention is how long messages are kept; negative keeps them
+	// for ever. Default 60 days. PurgeInterval is how often the purge
+	// runs; default 1h.
+	HistoryRetention time.Duration
+	PurgeInterval    time.Duration
+	// SendPerMinute limits the messages one user sends per minute (803010
+	// beyond); default 1200, negative for no limit. RequestsPerSecond
+	// limits the requests of one connection (800017 beyond); default 200,
+	// negative for no limit. LoginFailuresPerMinute limits failed logins
+	// of one username (800017 beyond, until the minute ends); default 10.
+	SendPerMinute          int
+	RequestsPerSecond      int
+	LoginFailuresPerMinute int
+
 	GroupDefaultMax    int          // a new group's member limit when none is asked; default 500
 	GroupMaxLimit      int          // the largest member limit a group may ask for; default 2000
 	GroupsPerUser      int          // groups one user may belong to; default 500
@@ -43,6 +57,12 @@ func DefaultConfig() Config {
 		CommitBatchMax: 512,
 		PositionFlush:  500 * time.Millisecond,
 		BcryptCost:     10,
+
+		HistoryRetention:       60 * 24 * time.Hour,
+		PurgeInterval:          time.Hour,
+		SendPerMinute:          1200,
+		RequestsPerSecond:      200,
+		LoginFailuresPerMinute: 10,
 
 		GroupDefaultMax:    500,
 		GroupMaxLimit:      2000,
@@ -75,6 +95,21 @@ func (c Config) withDefaults() Config {
 	if c.BcryptCost <= 0 {
 		c.BcryptCost = d.BcryptCost
 	}
+	if c.HistoryRetention == 0 {
+		c.HistoryRetention = d.HistoryRetention
+	}
+	if c.PurgeInterval <= 0 {
+		c.PurgeInterval = d.PurgeInterval
+	}
+	if c.SendPerMinute == 0 {
+		c.SendPerMinute = d.SendPerMinute
+	}
+	if c.RequestsPerSecond == 0 {
+		c.RequestsPerSecond = d.RequestsPerSecond
+	}
+	if c.LoginFailuresPerMinute == 0 {
+		c.LoginFailuresPerMinute = d.LoginFailuresPerMinute
+	}
 	if c.GroupDefaultMax <= 2 {
 		c.GroupDefaultMax = d.GroupDefaultMax
 	}
@@ -105,6 +140,9 @@ type Server struct {
 	positions *positions
 	metrics   metrics
 
+	sendLimit  *windowLimiter // per user: messages per minute
+	loginLimit *windowLimiter // per app and username: failed logins per minute
+
 	ctx     context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	mu      sync.Mutex // guards closing, and wg.Add against Close's Wait
@@ -127,7 +165,13 @@ func New(cfg Config, st store.Store) *Server {
 	s.groups = newGroupCache(st)
 	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger)
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
-	s.wg.Add(2)
+	s.sendLimit = newWindowLimiter(cfg.SendPerMinute, time.Minute)
+	s.loginLimit = newWindowLimiter(cfg.LoginFailuresPerMinute, time.Minute)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.housekeeping(ctx)
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.commits.run(ctx)

@@ -22,14 +22,16 @@ const (
 	OpAck            = "ack"             // AckReq → {}
 	OpSync           = "sync"            // SyncReq → SyncResp
 	OpHistory        = "history"         // HistoryReq → HistoryResp
+	OpRead           = "read"            // ReadReq → ReadResp
 )
 
 // Pushes (server → client), frames without an id.
 const (
-	OpError   = "error"  // a frame that could not be attributed to a request
-	OpMessage = "msg"    // MessagePush
-	OpEvent   = "event"  // EventPush
-	OpKicked  = "kicked" // deprecated alias, never sent; reserved
+	OpError   = "error"     // a frame that could not be attributed to a request
+	OpMessage = "msg"       // MessagePush
+	OpEvent   = "event"     // EventPush
+	OpReadPos = "read_sync" // ReadPush: the user read a conversation on another device
+	OpKicked  = "kicked"    // deprecated alias, never sent; reserved
 )
 
 // Platform letters of JMessage device records. A login kicks the previous
@@ -198,17 +200,51 @@ type ConvChange struct {
 	GID     int64  `json:"gid,omitempty"`      // group: the group
 	JoinSeq int64  `json:"join_seq,omitempty"` // the user reads only messages after this one (joined later)
 	LastSeq int64  `json:"last_seq"`           // newest message sequence the user may read
+	// ReadSeq is how far the user has read, on any device.
+	ReadSeq int64 `json:"read_seq,omitempty"`
+	// DeliveredSeq is how far the user's devices have acknowledged delivery:
+	// a new device without roaming starts after it.
+	DeliveredSeq int64 `json:"delivered_seq,omitempty"`
+	// FirstSeq is the oldest message still kept; older ones were removed
+	// by retention.
+	FirstSeq int64 `json:"first_seq,omitempty"`
 }
 
 // SyncResp answers sync with the changed conversations, oldest change
 // first. Once the client has stored each conversation's messages up to
 // LastSeq, it keeps Cursor and CursorConv; when More is set it asks again
 // from them.
+//
+// Reset says the cursor was older than the server's retention horizon:
+// messages the client never fetched may have been removed. The page then
+// lists every conversation of the user from the start (as for cursor 0);
+// the client resynchronises each one from what it holds, noting where
+// first_seq shows that messages are gone.
 type SyncResp struct {
 	Changes    []ConvChange `json:"changes"`
 	Cursor     int64        `json:"cursor"`
 	CursorConv int64        `json:"cursor_conv,omitempty"`
 	More       bool         `json:"more"`
+	Reset      bool         `json:"reset,omitempty"`
+}
+
+// ReadReq says the user has read a conversation up to Seq. The position
+// only moves forward; the user's other devices get a ReadPush.
+type ReadReq struct {
+	ConvID int64 `json:"conv_id"`
+	Seq    int64 `json:"seq"`
+}
+
+// ReadResp answers read with the position after the call.
+type ReadResp struct {
+	ReadSeq int64 `json:"read_seq"`
+}
+
+// ReadPush tells the user's other sessions that a conversation was read up
+// to Seq.
+type ReadPush struct {
+	ConvID int64 `json:"conv_id"`
+	Seq    int64 `json:"seq"`
 }
 
 // HistoryReq asks for messages of one conversation the caller belongs to.
@@ -224,8 +260,12 @@ type HistoryReq struct {
 // HistoryResp answers history. JoinSeq is where the caller's window
 // starts: messages up to it (sent before the caller joined) are never
 // readable, so a client counts its contiguous messages from there.
+//
+// FirstSeq is the oldest message of the conversation still kept: anything
+// before it (and after JoinSeq) was removed by retention.
 type HistoryResp struct {
 	Messages []Message `json:"messages"`
 	More     bool      `json:"more"`
 	JoinSeq  int64     `json:"join_seq,omitempty"`
+	FirstSeq int64     `json:"first_seq,omitempty"`
 }

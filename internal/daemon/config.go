@@ -5,6 +5,8 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -26,6 +28,12 @@ type Config struct {
 	CommitBatchMax int      `toml:"commit_batch_max"`
 	BcryptCost     int      `toml:"bcrypt_cost"`
 
+	HistoryRetention       Duration `toml:"history_retention"`
+	PurgeInterval          Duration `toml:"purge_interval"`
+	SendPerMinute          int      `toml:"send_per_minute"`
+	RequestsPerSecond      int      `toml:"requests_per_second"`
+	LoginFailuresPerMinute int      `toml:"login_failures_per_minute"`
+
 	GroupDefaultMax    int `toml:"group_default_max_members"`
 	GroupMaxLimit      int `toml:"group_max_members_limit"`
 	GroupsPerUser      int `toml:"groups_per_user"`
@@ -35,9 +43,19 @@ type Config struct {
 // Duration is a time.Duration written as "10s" in TOML.
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a Go duration string.
+// UnmarshalText parses a Go duration string, or a number of days such as
+// "60d".
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	s := string(b)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return fmt.Errorf("bad duration %q", s)
+		}
+		d.Duration = time.Duration(n) * 24 * time.Hour
+		return nil
+	}
+	v, err := time.ParseDuration(s)
 	d.Duration = v
 	return err
 }
@@ -55,6 +73,12 @@ func DefaultConfig() Config {
 		WriteTimeout:   Duration{e.WriteTimeout},
 		CommitBatchMax: e.CommitBatchMax,
 		BcryptCost:     e.BcryptCost,
+
+		HistoryRetention:       Duration{e.HistoryRetention},
+		PurgeInterval:          Duration{e.PurgeInterval},
+		SendPerMinute:          e.SendPerMinute,
+		RequestsPerSecond:      e.RequestsPerSecond,
+		LoginFailuresPerMinute: e.LoginFailuresPerMinute,
 
 		GroupDefaultMax:    e.GroupDefaultMax,
 		GroupMaxLimit:      e.GroupMaxLimit,
@@ -87,6 +111,12 @@ func (c Config) engine() server.Config {
 		WriteTimeout:   c.WriteTimeout.Duration,
 		CommitBatchMax: c.CommitBatchMax,
 		BcryptCost:     c.BcryptCost,
+
+		HistoryRetention:       c.HistoryRetention.Duration,
+		PurgeInterval:          c.PurgeInterval.Duration,
+		SendPerMinute:          c.SendPerMinute,
+		RequestsPerSecond:      c.RequestsPerSecond,
+		LoginFailuresPerMinute: c.LoginFailuresPerMinute,
 
 		GroupDefaultMax:    c.GroupDefaultMax,
 		GroupMaxLimit:      c.GroupMaxLimit,

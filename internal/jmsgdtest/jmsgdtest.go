@@ -55,10 +55,12 @@ type Daemon struct {
 	URL     string // base URL
 	AppKey  string // the first app's key
 	Secret  string // and master secret
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	mu      sync.Mutex
-	output  strings.Builder
+
+	extraConfig string
+	cmd         *exec.Cmd
+	exited      chan struct{}
+	mu          sync.Mutex
+	output      strings.Builder
 }
 
 var serving = regexp.MustCompile(`jmsgd serving (http://\S+)`)
@@ -74,9 +76,23 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
+// DefaultConfig is the jmsgd.toml of a test daemon: a low bcrypt cost, no
+// send or request rate limits (tests send fast), warnings only.
+const DefaultConfig = "bcrypt_cost = 4\nlog_level = \"warn\"\nsend_per_minute = -1\nrequests_per_second = -1\n"
+
+// StartWithConfig is Start with TOML lines added to DefaultConfig (later
+// keys must not repeat earlier ones).
+func StartWithConfig(t testing.TB, extraConfig string, extraArgs ...string) *Daemon {
+	t.Helper()
+	d := &Daemon{t: t, DataDir: t.TempDir(), Addr: freeAddr(t), extraConfig: extraConfig}
+	d.start(extraArgs...)
+	t.Cleanup(d.Kill)
+	return d
+}
+
 // Start starts jmsgd on a fresh data directory and a fixed port, and kills
-// it at the end of the test. The data directory holds a jmsgd.toml with a
-// low bcrypt cost.
+// it at the end of the test. The data directory holds a jmsgd.toml with
+// DefaultConfig.
 func Start(t testing.TB, extraArgs ...string) *Daemon {
 	t.Helper()
 	d := &Daemon{t: t, DataDir: t.TempDir(), Addr: freeAddr(t)}
@@ -91,7 +107,7 @@ func (d *Daemon) start(extraArgs ...string) {
 	d.t.Helper()
 	cfg := filepath.Join(d.DataDir, "jmsgd.toml")
 	if _, err := os.Stat(cfg); err != nil {
-		os.WriteFile(cfg, []byte("bcrypt_cost = 4\nlog_level = \"warn\"\n"), 0o600)
+		os.WriteFile(cfg, []byte(DefaultConfig+d.extraConfig), 0o600)
 	}
 	args := append([]string{"-addr", d.Addr, "-data", d.DataDir}, extraArgs...)
 	d.cmd = exec.Command(jmsgdBin, args...)

@@ -107,8 +107,13 @@ type ConvChange struct {
 	PeerUID int64 // single conversations: the other member
 	GID     int64 // group conversations: the group
 	JoinSeq int64 // the user reads only messages after this one
-	LastSeq int64
-	LSN     int64 // the change number of its newest change
+	ReadSeq int64 // the user has read up to here (on any device)
+	// DeliveredSeq is the user's delivered position: every message up to it
+	// reached one of the user's devices.
+	DeliveredSeq int64
+	FirstSeq     int64 // the oldest message still kept (retention); 0 if none
+	LastSeq      int64
+	LSN          int64 // the change number of its newest change
 }
 
 // Cursor is a position in the order of changes: every conversation whose
@@ -155,9 +160,10 @@ type Messages interface {
 	// durably or none is.
 	Append(ctx context.Context, msgs []NewMessage) ([]Appended, error)
 	// Changes returns up to limit conversations of uid changed after
-	// cursor since, in (LSN, conversation id) order, whether more remain,
-	// and the cursor to ask from next: the last conversation returned when
-	// more remain, else the newest committed LSN.
+	// cursor since — a new message, or a change of uid's own position in it
+	// (read) — in (LSN, conversation id) order, whether more remain, and
+	// the cursor to ask from next: the last conversation returned when more
+	// remain, else the newest committed LSN.
 	Changes(ctx context.Context, appKey string, uid int64, since Cursor, limit int) (changes []ConvChange, next Cursor, more bool, err error)
 	// MemberWindow returns the sequence numbers of convID that uid may
 	// read: those after join and, when left > 0, up to left. ok is false
@@ -173,6 +179,21 @@ type Messages interface {
 	SetDelivered(ctx context.Context, appKey string, ds []Delivery) error
 	// Delivered returns uid's delivered position in convID (0 if none).
 	Delivered(ctx context.Context, appKey string, convID, uid int64) (int64, error)
+	// SetRead raises uid's read position in convID (never lowers it, never
+	// past the newest message uid may read) and, when it moved, gives the
+	// change a new LSN so that uid's other devices see it in Changes. It
+	// returns the position after the call; ErrNotFound if uid is no member.
+	SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, error)
+	// Purge deletes messages committed before beforeMs (retention) and
+	// records the newest LSN as the purge horizon. It returns how many it
+	// deleted.
+	Purge(ctx context.Context, beforeMs int64) (int64, error)
+	// FirstSeq returns the oldest sequence number of convID still kept; 0
+	// if the conversation holds no message.
+	FirstSeq(ctx context.Context, appKey string, convID int64) (int64, error)
+	// PurgedLSN returns the purge horizon: a client whose cursor is below
+	// it may have missed messages that no longer exist.
+	PurgedLSN(ctx context.Context) (int64, error)
 }
 
 // Group is a stored group.

@@ -124,12 +124,14 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	}
 	// A member who left sees the conversation change until they left:
 	// its last change for them is left_lsn, its last message left_seq.
-	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, join_seq, last_seq, lsn FROM (
-		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid, m.join_seq,
+	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, join_seq, read_seq, delivered_seq, last_seq, lsn,
+			coalesce((SELECT min(seq) FROM messages x WHERE x.conv_id = q.conv_id), 0) FROM (
+		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid,
+			m.join_seq, m.read_seq, m.delivered_seq,
 			CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
-			CASE WHEN m.left_seq > 0 THEN m.left_lsn ELSE c.change_lsn END AS lsn
+			CASE WHEN m.left_seq > 0 THEN max(m.left_lsn, m.member_lsn) ELSE max(c.change_lsn, m.member_lsn) END AS lsn
 		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.uid = ? AND c.app_key = ?)
+		WHERE m.uid = ? AND c.app_key = ?) q
 		WHERE lsn > ? OR (lsn = ? AND conv_id > ?)
 		ORDER BY lsn, conv_id LIMIT ?`, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
 	if err != nil {
@@ -139,7 +141,7 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	var out []store.ConvChange
 	for rows.Next() {
 		var c store.ConvChange
-		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.GID, &c.JoinSeq, &c.LastSeq, &c.LSN); err != nil {
+		if err := rows.Scan(&c.ConvID, &c.Type, &c.PeerUID, &c.GID, &c.JoinSeq, &c.ReadSeq, &c.DeliveredSeq, &c.LastSeq, &c.LSN, &c.FirstSeq); err != nil {
 			return nil, since, false, err
 		}
 		out = append(out, c)
@@ -232,4 +234,71 @@ func (s *Store) Delivered(ctx context.Context, appKey string, convID, uid int64)
 		return 0, nil
 	}
 	return seq, err
+}
+
+// SetRead implements store.Messages.
+func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, error) {
+	var pos int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var read, readable int64
+		err := tx.QueryRowContext(ctx, `SELECT m.read_seq, CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END
+			FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+			WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&read, &readable)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("reading read position: %w", err)
+		}
+		pos = max(read, min(seq, readable))
+		if pos == read {
+			return nil
+		}
+		lsn, err := nextLSN(ctx, tx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE conv_members SET read_seq = ?, member_lsn = ? WHERE conv_id = ? AND uid = ?`, pos, lsn, convID, uid)
+		return err
+	})
+	return pos, err
+}
+
+// Purge implements store.Messages. It deletes in chunks so that the
+// single writer is never held for long.
+func (s *Store) Purge(ctx context.Context, beforeMs int64) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE msg_id IN (SELECT msg_id FROM messages WHERE ctime < ? LIMIT 5000)`, beforeMs)
+			if err != nil {
+				return fmt.Errorf("purging: %w", err)
+			}
+			n, _ = res.RowsAffected()
+			if n > 0 {
+				_, err = tx.ExecContext(ctx, `UPDATE counters SET value = (SELECT value FROM counters WHERE name = 'lsn') WHERE name = 'purged_lsn'`)
+			}
+			return err
+		})
+		total += n
+		if err != nil || n < 5000 {
+			return total, err
+		}
+	}
+}
+
+// PurgedLSN implements store.Messages.
+func (s *Store) PurgedLSN(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'purged_lsn'`).Scan(&v)
+	return v, err
+}
+
+// FirstSeq implements store.Messages.
+func (s *Store) FirstSeq(ctx context.Context, appKey string, convID int64) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(min(m.seq), 0) FROM messages m JOIN conversations c ON c.conv_id = m.conv_id
+		WHERE m.conv_id = ? AND c.app_key = ?`, convID, appKey).Scan(&v)
+	return v, err
 }

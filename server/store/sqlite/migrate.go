@@ -124,6 +124,13 @@ var migrations = []string{
 	CREATE UNIQUE INDEX group_applications_pending ON group_applications (gid, uid) WHERE status = 0;
 	ALTER TABLE conv_members ADD COLUMN left_seq INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE conv_members ADD COLUMN left_lsn INTEGER NOT NULL DEFAULT 0;`,
+
+	// 3: per-member changes (read positions) get their own change number;
+	// 'purged_lsn' is the newest change number when history was last
+	// trimmed by retention.
+	`ALTER TABLE conv_members ADD COLUMN member_lsn INTEGER NOT NULL DEFAULT 0;
+	INSERT INTO counters (name, value) VALUES ('purged_lsn', 0);
+	CREATE INDEX messages_by_time ON messages (ctime);`,
 }
 
 // migrate brings the database to the newest schema, one transaction per

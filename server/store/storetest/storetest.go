@@ -729,9 +729,9 @@ func testChanges(t *testing.T, s store.Store) {
 	add(6, b, c)
 
 	all := []store.ConvChange{
-		{ConvID: ab, Type: jmsg.ConversationSingle, PeerUID: b, LastSeq: 2, LSN: L[3]},
-		{ConvID: ad, Type: jmsg.ConversationSingle, PeerUID: d, LastSeq: 1, LSN: L[4]},
-		{ConvID: ac, Type: jmsg.ConversationSingle, PeerUID: c, LastSeq: 2, LSN: L[5]},
+		{ConvID: ab, Type: jmsg.ConversationSingle, PeerUID: b, FirstSeq: 1, LastSeq: 2, LSN: L[3]},
+		{ConvID: ad, Type: jmsg.ConversationSingle, PeerUID: d, FirstSeq: 1, LastSeq: 1, LSN: L[4]},
+		{ConvID: ac, Type: jmsg.ConversationSingle, PeerUID: c, FirstSeq: 1, LastSeq: 2, LSN: L[5]},
 	}
 	end := store.Cursor{LSN: L[6]} // nothing more: the newest LSN
 	tests := []struct {
@@ -792,14 +792,14 @@ func testChanges(t *testing.T, s store.Store) {
 	// Each member of a conversation sees it, with the other as peer and the
 	// same LSN.
 	got, _, _ := mustChanges(t, s, appA, d, store.Cursor{}, 10)
-	if want := []store.ConvChange{{ConvID: ad, Type: jmsg.ConversationSingle, PeerUID: a, LastSeq: 1, LSN: L[4]}}; !slices.Equal(got, want) {
+	if want := []store.ConvChange{{ConvID: ad, Type: jmsg.ConversationSingle, PeerUID: a, FirstSeq: 1, LastSeq: 1, LSN: L[4]}}; !slices.Equal(got, want) {
 		t.Errorf("Changes(david) = %+v, want %+v", got, want)
 	}
 	got, _, _ = mustChanges(t, s, appA, b, store.Cursor{}, 10)
 	bc := mustAppend(t, s, msg(appA, b, c, "bc again", 7))[0].ConvID
 	want := []store.ConvChange{
-		{ConvID: ab, Type: jmsg.ConversationSingle, PeerUID: a, LastSeq: 2, LSN: L[3]},
-		{ConvID: bc, Type: jmsg.ConversationSingle, PeerUID: c, LastSeq: 1, LSN: L[6]},
+		{ConvID: ab, Type: jmsg.ConversationSingle, PeerUID: a, FirstSeq: 1, LastSeq: 2, LSN: L[3]},
+		{ConvID: bc, Type: jmsg.ConversationSingle, PeerUID: c, FirstSeq: 1, LastSeq: 1, LSN: L[6]},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Changes(bobby) = %+v, want %+v", got, want)
