@@ -13,7 +13,7 @@ import (
 func (c *Client) connect(ctx context.Context, onPush func(*wire.Frame)) (*transport, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	tr, err := dial(ctx, c.endpoint, onPush)
+	tr, err := dial(ctx, c.endpoint, onPush, &c.requests)
 	if err != nil {
 		return nil, errNetwork(err)
 	}
@@ -157,7 +157,7 @@ func (c *Client) startSession(ctx context.Context, req wire.LoginReq) (*session,
 		return nil, jmsg.Wrap(jmsg.SDKDBMigrateFailed, err)
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &session{c: c, db: db, username: req.Username, ctx: sctx, cancel: cancel, done: make(chan struct{})}
+	s := &session{c: c, db: db, username: req.Username, ctx: sctx, cancel: cancel, done: make(chan struct{}), outbox: newOutbox()}
 	tr, resp, err := c.connectAndLogin(ctx, req, s.onPush)
 	if err != nil {
 		cancel()

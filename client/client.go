@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmsg-im/jmsg"
@@ -44,6 +45,7 @@ type Client struct {
 	endpoint string
 	log      *slog.Logger
 	events   *eventQueue
+	requests atomic.Int64 // requests sent, for Stats
 
 	mu     sync.Mutex // guards state and sess
 	state  loginState
@@ -97,6 +99,14 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Events() <-chan Event { return c.events.out }
 
 func (c *Client) emit(e Event) { c.events.push(e) }
+
+// Stats are counters of a client's traffic.
+type Stats struct {
+	Requests int64 // requests sent to the server since New
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats { return Stats{Requests: c.requests.Load()} }
 
 // DatabasePath returns the path of the local database of username:
 // DataDir/<appKey>/<username>/jmsg.db.

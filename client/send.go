@@ -11,7 +11,6 @@ import (
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/client/internal/localstore"
-	"github.com/jmsg-im/jmsg/wire"
 )
 
 // newClientMsgID returns a random client message id; the server uses it to
@@ -91,21 +90,26 @@ func (cv *Conversation) createAndSend(ctx context.Context, content Content) (*Me
 	return cv.c.Send(ctx, m)
 }
 
-// Send sends a draft or a failed message and waits for the server's
-// answer. It returns the message as stored afterwards: StatusSendSucceed
-// with its server id, sequence number and server time once the server has
-// committed it, or StatusSendFailed with the error. A SendResult event is
-// emitted either way. Retrying a failed message reuses its client id, so
+// Send queues a draft or a failed message for sending and waits for the
+// server's answer. It returns the message as stored afterwards:
+// StatusSendSucceed with its server id, sequence number and server time
+// once the server has committed it, or StatusSendFailed with the server's
+// refusal. A SendResult event is emitted either way.
+//
+// The message is stored (status StatusSending) before anything is sent, so
+// it is never lost: while the client is offline it waits, and it is sent
+// in order when the connection is back — also after the process is
+// restarted and logs in again. If ctx ends first, Send returns 860016 and
+// the message stays queued (its outcome arrives as a SendResult event),
+// unless ctx was cancelled before the message left: then it is withdrawn
+// (StatusCanceledSend, 865011). Retries reuse the message's client id, so
 // the server never stores it twice.
 //
 // Errors: 861101 (nil context), 865002 (nil message), 865003 (the message
 // is not a draft or a failed send: already sending or sent, or received),
 // 865004 (a group message from a user who is not a member of the group,
-// known locally or answered by the server),
-// 863004, server codes (803003 target does not exist, 803007 too long ...),
-// 860016 (network or timeout; the message is then StatusSendFailed), 865011
-// (ctx was cancelled; the message is then StatusCanceledSend and is not sent
-// again — if the server had already committed it, it still arrives).
+// known locally or answered by the server), 863004, server codes (803003
+// target does not exist, 803007 too long, 803010 rate ...), 860016, 865011.
 func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
@@ -130,49 +134,34 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	if err != nil {
 		return nil, jmsg.Wrap(jmsg.SDKMessageNotPrepared, err)
 	}
-	var gid int64
 	if conv.Type == int(jmsg.ConversationGroup) {
-		gid, _ = strconv.ParseInt(conv.Target, 10, 64)
+		gid, _ := strconv.ParseInt(conv.Target, 10, 64)
 		if ms, err := s.db.Membership(ctx, gid); err == nil && ms == localstore.NotMember {
 			return nil, jmsg.E(jmsg.SDKMessageNotInGroup)
 		}
 	}
+	ch := s.outbox.wait(row.ID)
 	if err := s.db.SetStatus(ctx, row.ID, int(jmsg.StatusSending), 0); err != nil {
+		s.outbox.unwait(row.ID, ch)
 		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
-	var doc jmsg.Doc
-	if err := json.Unmarshal([]byte(row.Content), &doc); err != nil {
-		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
+	s.outbox.kick()
+	select {
+	case out := <-ch:
+		return out.msg, out.err
+	case <-ctx.Done():
+		s.outbox.unwait(row.ID, ch)
 	}
-	var resp wire.SendResp
-	sendErr := s.call(ctx, wire.OpSend, wire.SendReq{ClientMsgID: row.CID, Content: doc}, &resp)
-	if gid != 0 && jmsg.CodeOf(sendErr) == jmsg.TcpUserNotInGroup {
-		// The server knows better than the local cache: not a member.
-		s.db.SetMembership(context.Background(), gid, false)
-		sendErr = jmsg.Wrap(jmsg.SDKMessageNotInGroup, sendErr)
-	}
-	if sendErr == nil && (resp.MsgID == 0 || resp.Seq == 0) {
-		sendErr = jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "send response without msg_id or seq")
-	}
-	if sendErr != nil {
-		status := jmsg.StatusSendFailed
-		if errors.Is(ctx.Err(), context.Canceled) {
-			status, sendErr = jmsg.StatusCanceledSend, jmsg.Wrap(jmsg.SDKMessageCancelSend, ctx.Err())
-		}
-		if err := s.db.SetStatus(context.Background(), row.ID, int(status), jmsg.CodeOf(sendErr)); err != nil {
-			c.log.Error("recording failed send", "err", err)
-		}
-	} else {
-		if err := s.db.MarkSent(context.Background(), row.ID, resp.MsgID, resp.Seq, resp.CTimeMs, resp.ConvID, int(jmsg.StatusSendSucceed)); err != nil {
-			return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		if ok := s.outbox.withdraw(row.ID, s.db); ok {
+			out, _ := c.messageFromRow(context.Background(), s.db, mustRow(s.db, row.ID, row))
+			cerr := jmsg.Wrap(jmsg.SDKMessageCancelSend, ctx.Err())
+			c.emit(SendResult{Message: out, Err: cerr})
+			return out, cerr
 		}
 	}
-	out, err := c.messageFromRow(context.Background(), s.db, mustRow(s.db, row.ID, row))
-	if err != nil {
-		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
-	}
-	c.emit(SendResult{Message: out, Err: sendErr})
-	return out, sendErr
+	out, _ := c.messageFromRow(context.Background(), s.db, mustRow(s.db, row.ID, row))
+	return out, jmsg.Wrap(jmsg.SDKNetworkOtherError, errStillQueued)
 }
 
 // mustRow reloads a message row, falling back to the given one.

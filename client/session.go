@@ -33,8 +33,9 @@ type session struct {
 	tr    *transport
 	token string // login token for reconnecting
 
-	inbox inbox       // pushes and reconnects, for process
-	ended atomic.Bool // the server ended the session (kick); do not reconnect
+	inbox  inbox       // pushes and reconnects, for process
+	outbox *outbox     // messages waiting to be sent
+	ended  atomic.Bool // the server ended the session (kick); do not reconnect
 }
 
 // inboxItem is a server push, or a note that the connection was
@@ -96,6 +97,7 @@ func (s *session) start(tr *transport) {
 	s.inbox.wake = make(chan struct{}, 1)
 	s.inbox.put(inboxItem{resync: true})
 	s.c.emit(ConnStateChanged{State: Connected})
+	s.outbox.kick() // what an earlier process left queued
 	go s.run()
 }
 
@@ -109,10 +111,14 @@ func (s *session) stop() {
 func (s *session) run() {
 	defer close(s.done)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.process()
+	}()
+	go func() {
+		defer wg.Done()
+		s.runOutbox()
 	}()
 	s.keepConnected()
 	wg.Wait()
@@ -161,6 +167,7 @@ func (s *session) keepConnected() {
 				s.mu.Unlock()
 				s.c.emit(ConnStateChanged{State: Connected})
 				s.inbox.put(inboxItem{resync: true})
+				s.outbox.kick()
 				break
 			}
 			var je *jmsg.Error

@@ -23,6 +23,8 @@ type transport struct {
 	ws     *websocket.Conn
 	onPush func(*wire.Frame) // called on the reader goroutine; must not block on requests
 	nextID atomic.Uint64
+	// requests counts the requests written (Client.Stats).
+	requests *atomic.Int64
 
 	mu      sync.Mutex // guards pending and err
 	pending map[uint64]chan *wire.Frame
@@ -57,13 +59,13 @@ func wsURL(server string) (string, error) {
 }
 
 // dial connects to endpoint and starts the reader.
-func dial(ctx context.Context, endpoint string, onPush func(*wire.Frame)) (*transport, error) {
+func dial(ctx context.Context, endpoint string, onPush func(*wire.Frame), requests *atomic.Int64) (*transport, error) {
 	ws, _, err := websocket.Dial(ctx, endpoint, &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
 	if err != nil {
 		return nil, err
 	}
 	ws.SetReadLimit(1 << 20)
-	t := &transport{ws: ws, onPush: onPush, pending: map[uint64]chan *wire.Frame{}, done: make(chan struct{})}
+	t := &transport{ws: ws, onPush: onPush, requests: requests, pending: map[uint64]chan *wire.Frame{}, done: make(chan struct{})}
 	go t.readLoop()
 	return t, nil
 }
@@ -125,9 +127,20 @@ func errNetwork(err error) error { return jmsg.Wrap(jmsg.SDKNetworkOtherError, e
 // data into out (which may be nil). A server error comes back as the
 // *jmsg.Error it carries; a response that cannot be decoded is 860021.
 func (t *transport) call(ctx context.Context, op string, in, out any) error {
+	wait, err := t.start(ctx, op, in)
+	if err != nil {
+		return err
+	}
+	return wait(ctx, out)
+}
+
+// start writes a request and returns a function that waits for its
+// response. Requests started one after the other from one goroutine reach
+// the server in that order, so a caller can pipeline them.
+func (t *transport) start(ctx context.Context, op string, in any) (func(ctx context.Context, out any) error, error) {
 	data, err := json.Marshal(in)
 	if err != nil {
-		return jmsg.Wrap(jmsg.SDKParamInternalInvalid, err)
+		return nil, jmsg.Wrap(jmsg.SDKParamInternalInvalid, err)
 	}
 	id := t.nextID.Add(1)
 	ch := make(chan *wire.Frame, 1)
@@ -135,41 +148,50 @@ func (t *transport) call(ctx context.Context, op string, in, out any) error {
 	if t.err != nil {
 		err := t.err
 		t.mu.Unlock()
-		return errNetwork(err)
+		return nil, errNetwork(err)
 	}
 	t.pending[id] = ch
 	t.mu.Unlock()
+	t.requests.Add(1)
 	b, _ := json.Marshal(wire.Frame{Op: op, ID: id, Data: data})
 	if err := t.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.forget(id)
-		return errNetwork(err)
+		return nil, errNetwork(err)
 	}
-	select {
-	case f, ok := <-ch:
-		if !ok {
-			return errNetwork(t.lastErr())
+	return func(ctx context.Context, out any) error {
+		select {
+		case f, ok := <-ch:
+			if !ok {
+				return errNetwork(t.lastErr())
+			}
+			return decodeResponse(op, f, out)
+		case <-ctx.Done():
+			t.forget(id)
+			return errNetwork(ctx.Err())
 		}
-		if f.Code != 0 {
-			return &jmsg.Error{Code: f.Code, Message: f.Message}
-		}
-		if len(f.Data) > 0 && string(f.Data) != "null" && !jmsg.IsJSONObject(f.Data) {
-			return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "%s: response data is not an object", op)
-		}
-		if out == nil {
-			return nil
-		}
-		if len(f.Data) == 0 || json.Unmarshal(f.Data, out) != nil {
-			return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "%s: cannot decode response", op)
-		}
+	}, nil
+}
+
+// decodeResponse turns a response frame into the call's result.
+func decodeResponse(op string, f *wire.Frame, out any) error {
+	if f.Code != 0 {
+		return &jmsg.Error{Code: f.Code, Message: f.Message}
+	}
+	if len(f.Data) > 0 && string(f.Data) != "null" && !jmsg.IsJSONObject(f.Data) {
+		return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "%s: response data is not an object", op)
+	}
+	if out == nil {
 		return nil
-	case <-ctx.Done():
-		t.forget(id)
-		return errNetwork(ctx.Err())
 	}
+	if len(f.Data) == 0 || json.Unmarshal(f.Data, out) != nil {
+		return jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "%s: cannot decode response", op)
+	}
+	return nil
 }
 
 // notify sends a request whose response is not awaited (acks).
 func (t *transport) notify(ctx context.Context, op string, in any) {
+	t.requests.Add(1)
 	data, _ := json.Marshal(in)
 	b, _ := json.Marshal(wire.Frame{Op: op, ID: t.nextID.Add(1), Data: data})
 	t.ws.Write(ctx, websocket.MessageText, b)

@@ -232,3 +232,47 @@ func (d *DB) LatestMessage(ctx context.Context, convID int64) (Message, error) {
 	}
 	return ms[0], nil
 }
+
+// Outbox returns up to limit messages waiting to be sent (status Sending),
+// oldest first.
+func (d *DB) Outbox(ctx context.Context, limit int) ([]Message, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE status = ? AND received = 0 ORDER BY id LIMIT ?`,
+		statusSending, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMsg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CancelSending marks a message that is still waiting to be sent
+// CanceledSend; it reports false if the message is no longer waiting.
+func (d *DB) CancelSending(ctx context.Context, id int64) (bool, error) {
+	var n int64
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, error_code = ? WHERE id = ? AND status = ?`,
+			statusCanceled, codeCanceled, id, statusSending)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n == 1, err
+}
+
+// Statuses and codes the outbox uses (jmsg.StatusSending,
+// jmsg.StatusCanceledSend, jmsg.SDKMessageCancelSend).
+const (
+	statusSending  = 1
+	statusCanceled = 9
+	codeCanceled   = 865011
+)
