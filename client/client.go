@@ -32,6 +32,12 @@ type Config struct {
 	// web, "w" Windows/PC (the default). A second login of the same user on
 	// the same platform ends the first session.
 	Platform string
+	// Roaming makes a device that logs in for the first time download the
+	// history its user received on other devices (reported per
+	// conversation with RoamingSynced). Without it a new device gets only
+	// the messages no device has received yet (OfflineMessages). As in
+	// JMessage, it is off by default.
+	Roaming bool
 	// RequestTimeout bounds each request to the server; default 30s.
 	RequestTimeout time.Duration
 	// Logger receives the SDK's logs; nil logs nothing.

@@ -248,15 +248,19 @@ func (cv *Conversation) LatestMessage() (*Message, error) {
 	return ms[0], nil
 }
 
-// ClearUnread sets the unread count to 0. Errors: 863004.
+// ClearUnread marks the conversation read up to its newest message: the
+// unread count becomes 0 here and, through the server, on the user's other
+// devices (at once if they are online, else at their next sync). Offline,
+// the position is kept and sent on reconnect. Errors: 863004.
 func (cv *Conversation) ClearUnread() error {
 	s, err := cv.c.session()
 	if err != nil {
 		return err
 	}
-	if err := s.db.ClearUnread(context.Background(), cv.id); err != nil {
+	if _, err := s.db.MarkRead(context.Background(), cv.id); err != nil {
 		return jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
 	cv.UnreadCount = 0
+	s.sendReads(context.Background())
 	return nil
 }

@@ -73,6 +73,11 @@ func (s *session) process() {
 					}
 					received = append(received, rows...)
 				}
+			case it.frame != nil && it.frame.Op == wire.OpReadPos:
+				var p wire.ReadPush
+				if json.Unmarshal(it.frame.Data, &p) == nil {
+					s.applyRead(ctx, p.ConvID, p.Seq)
+				}
 			case it.frame != nil && it.frame.Op == wire.OpEvent:
 				var e wire.EventPush
 				if json.Unmarshal(it.frame.Data, &e) != nil {
@@ -171,6 +176,18 @@ func (s *session) fetch(ctx context.Context, localConv, convID, after, upto int6
 			if err := s.db.RaiseSynced(ctx, localConv, h.JoinSeq); err != nil {
 				return out, err
 			}
+			after = max(after, h.JoinSeq)
+		}
+		if h.FirstSeq > after+1 && localConv != 0 {
+			// after+1 .. FirstSeq-1 were removed by retention before this
+			// client got them: say so, and count them as held.
+			if err := s.db.RaiseSynced(ctx, localConv, h.FirstSeq-1); err != nil {
+				return out, err
+			}
+			if conv, err := s.c.conversationByID(ctx, s.db, localConv); err == nil {
+				s.c.emit(HistoryTrimmed{Conversation: conv, From: after + 1, To: h.FirstSeq - 1})
+			}
+			after = h.FirstSeq - 1
 		}
 		ins := make([]localstore.Incoming, 0, len(h.Messages))
 		for _, m := range h.Messages {
@@ -290,8 +307,9 @@ func (s *session) incoming(m wire.Message) (localstore.Incoming, bool) {
 
 // sync catches up from the stored cursor: it asks for the conversations
 // changed since, fetches each one's missing messages, stores them, and only
-// then moves the cursor. New messages are reported once per conversation as
-// OfflineMessages, then SyncCompleted.
+// then moves the cursor. New messages are reported once per conversation
+// as OfflineMessages (or RoamingSynced for history a first login fetches
+// with Config.Roaming), then SyncCompleted.
 func (s *session) sync(ctx context.Context) error {
 	cursor, err := s.db.Meta(ctx, keyCursor)
 	if err != nil {
@@ -301,13 +319,17 @@ func (s *session) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fresh := cursor == 0 && cursorConv == 0 // this device has never synced
+	reset := false
 	var order []int64
 	batches := map[int64][]*Message{}
+	roamed := map[int64]bool{}
 	for {
 		var resp wire.SyncResp
 		if err := s.call(ctx, wire.OpSync, wire.SyncReq{Since: cursor, SinceConv: cursorConv}, &resp); err != nil {
 			return err
 		}
+		reset = reset || resp.Reset
 		var acks []wire.Position
 		for _, ch := range resp.Changes {
 			target := ch.Peer
@@ -322,12 +344,26 @@ func (s *session) sync(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if ch.JoinSeq > lc.SyncedSeq {
-				if err := s.db.RaiseSynced(ctx, lc.ID, ch.JoinSeq); err != nil {
+			// Nothing before the user joined is readable; on a first login
+			// without roaming, nothing another device already received is
+			// fetched.
+			skip := ch.JoinSeq
+			if fresh && !s.c.cfg.Roaming {
+				skip = max(skip, ch.DeliveredSeq)
+			}
+			if skip > lc.SyncedSeq {
+				if err := s.db.RaiseSynced(ctx, lc.ID, skip); err != nil {
 					return err
 				}
 				if lc, err = s.db.ConversationByID(ctx, lc.ID); err != nil {
 					return err
+				}
+			}
+			if moved, err := s.db.RaiseRead(ctx, lc.ID, ch.ReadSeq); err != nil {
+				return err
+			} else if moved && !fresh {
+				if conv, err := s.c.conversationByID(ctx, s.db, lc.ID); err == nil {
+					s.c.emit(UnreadChanged{Conversation: conv})
 				}
 			}
 			if after := lc.SyncedSeq; after < ch.LastSeq {
@@ -336,6 +372,10 @@ func (s *session) sync(ctx context.Context) error {
 					return err
 				}
 				for _, m := range s.announce(ctx, stored) {
+					if fresh && s.c.cfg.Roaming && m.Seq <= ch.DeliveredSeq {
+						roamed[m.convID] = true // history another device had
+						continue
+					}
 					id := m.convID
 					if batches[id] == nil {
 						order = append(order, id)
@@ -354,6 +394,11 @@ func (s *session) sync(ctx context.Context) error {
 			break
 		}
 	}
+	for id := range roamed {
+		if conv, err := s.c.conversationByID(ctx, s.db, id); err == nil {
+			s.c.emit(RoamingSynced{Conversation: conv})
+		}
+	}
 	for _, id := range order {
 		conv, err := s.c.conversationByID(ctx, s.db, id)
 		if err != nil {
@@ -361,6 +406,38 @@ func (s *session) sync(ctx context.Context) error {
 		}
 		s.c.emit(OfflineMessages{Conversation: conv, Messages: batches[id]})
 	}
-	s.c.emit(SyncCompleted{Cursor: cursor})
+	s.sendReads(ctx)
+	s.c.emit(SyncCompleted{Cursor: cursor, Reset: reset})
 	return nil
+}
+
+// sendReads sends the read positions the server does not have yet.
+func (s *session) sendReads(ctx context.Context) {
+	convs, err := s.db.PendingReads(ctx)
+	if err != nil {
+		s.c.log.Error("reading pending read positions", "err", err)
+		return
+	}
+	for _, c := range convs {
+		var resp wire.ReadResp
+		if err := s.call(ctx, wire.OpRead, wire.ReadReq{ConvID: c.ServerConvID, Seq: c.ReadSeq}, &resp); err != nil {
+			return // sent again after the next (re)connection
+		}
+		if err := s.db.SetReadSent(ctx, c.ID, c.ReadSeq); err != nil {
+			s.c.log.Error("recording a sent read position", "err", err)
+		}
+	}
+}
+
+// applyRead applies a read position from another device.
+func (s *session) applyRead(ctx context.Context, serverConv, seq int64) {
+	c, err := s.db.ConversationByServerID(ctx, serverConv)
+	if err != nil {
+		return
+	}
+	if moved, err := s.db.RaiseRead(ctx, c.ID, seq); err == nil && moved {
+		if conv, err := s.c.conversationByID(ctx, s.db, c.ID); err == nil {
+			s.c.emit(UnreadChanged{Conversation: conv})
+		}
+	}
 }

@@ -30,8 +30,31 @@ type GroupEvent struct {
 
 // SyncCompleted reports that the client has caught up with the server:
 // every conversation changed before Cursor is stored locally. It follows
-// each sync, the first one shortly after login.
-type SyncCompleted struct{ Cursor int64 }
+// each sync, the first one shortly after login. Reset is set when the
+// server found the client's cursor older than its retention horizon and
+// the client resynchronised every conversation from what it held.
+type SyncCompleted struct {
+	Cursor int64
+	Reset  bool
+}
+
+// RoamingSynced reports that a conversation's history, received on the
+// user's other devices before this one first logged in, is now stored
+// locally (Config.Roaming). Messages that no device had received yet come
+// as OfflineMessages instead.
+type RoamingSynced struct{ Conversation *Conversation }
+
+// HistoryTrimmed reports messages From..To (sequence numbers) of a
+// conversation that the client never received and that the server no
+// longer keeps (retention): they are gone, not silently skipped.
+type HistoryTrimmed struct {
+	Conversation *Conversation
+	From, To     int64
+}
+
+// UnreadChanged reports that a conversation's unread count changed because
+// it was read on another device.
+type UnreadChanged struct{ Conversation *Conversation }
 
 // SendResult reports the end of a send: Err is nil when the server has
 // committed the message (status StatusSendSucceed), else the reason
@@ -81,6 +104,9 @@ func (OfflineMessages) isEvent()   {}
 func (SendResult) isEvent()        {}
 func (SyncCompleted) isEvent()     {}
 func (GroupEvent) isEvent()        {}
+func (RoamingSynced) isEvent()     {}
+func (HistoryTrimmed) isEvent()    {}
+func (UnreadChanged) isEvent()     {}
 func (LoginStateChanged) isEvent() {}
 func (ConnStateChanged) isEvent()  {}
 

@@ -112,7 +112,7 @@ func TestStoreIncomingDeduplicatesAndTracksSequence(t *testing.T) {
 	if len(ms) != 3 || ms[0].Seq != 3 || ms[2].Seq != 1 {
 		t.Fatalf("Messages newest first = %+v", ms)
 	}
-	if err := db.ClearUnread(ctx, c.ID); err != nil {
+	if _, err := db.MarkRead(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := db.TotalUnread(ctx); n != 0 {

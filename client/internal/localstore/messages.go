@@ -100,9 +100,9 @@ type Incoming struct {
 
 // StoreIncoming stores messages that came from the server, each in its
 // conversation, in one transaction. A message already stored (same server
-// id, or same sender and client id) is skipped. Received messages add one
-// to their conversation's unread count. It returns the messages newly
-// stored, with their local ids.
+// id, or same sender and client id) is skipped. Unread counts are
+// recounted: messages of others after the read position, events excepted.
+// It returns the messages newly stored, with their local ids.
 func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error) {
 	var out []Message
 	err := d.tx(ctx, func(tx *sql.Tx) error {
@@ -131,12 +131,8 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 				continue
 			}
 			m.ID, _ = res.LastInsertId()
-			unread := 0
-			if m.Received && m.ContentType != contentEvent {
-				unread = 1
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + ?, latest_time = max(latest_time, ?)
-				WHERE id = ?`, unread, m.ServerTime, c.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET latest_time = max(latest_time, ?) WHERE id = ?`,
+				m.ServerTime, c.ID); err != nil {
 				return err
 			}
 			touched[c.ID] = true
@@ -144,6 +140,9 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 		}
 		for id := range touched {
 			if err := advanceSynced(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := recountUnread(ctx, tx, id); err != nil {
 				return err
 			}
 		}

@@ -54,6 +54,12 @@ var migrations = []string{
 		info      TEXT NOT NULL DEFAULT '',
 		mtime     INTEGER NOT NULL DEFAULT 0
 	);`,
+
+	// 3: the read position of each conversation, shared with the user's
+	// other devices through the server; read_pending marks a position not
+	// yet sent.
+	`ALTER TABLE conversations ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE conversations ADD COLUMN read_pending INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the schema version this SDK writes.
