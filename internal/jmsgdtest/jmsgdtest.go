@@ -23,6 +23,10 @@ import (
 // jmsgdBin is the jmsgd binary built by Main.
 var jmsgdBin string
 
+// SDKSenderBin is the sdksender test program (built by Main): a separate
+// process built only on the SDK, for tests that kill a client.
+var SDKSenderBin string
+
 // Main builds jmsgd (with -race when the tests run with it), runs the
 // tests and removes the binary. Call it from TestMain.
 func Main(m *testing.M) {
@@ -40,6 +44,14 @@ func Main(m *testing.M) {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building jmsgd:", err)
+		os.Exit(1)
+	}
+	SDKSenderBin = filepath.Join(dir, "sdksender")
+	args[2] = SDKSenderBin
+	cmd = exec.Command("go", append(args, "github.com/jmsg-im/jmsg/internal/jmsgdtest/sdksender")...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building sdksender:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
