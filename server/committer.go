@@ -38,10 +38,11 @@ type committer struct {
 	check   func(*pendingSend) error // on the committer goroutine, before a message joins a batch
 	publish func([]*pendingSend)
 	log     *slog.Logger
+	metrics *metrics
 }
 
-func newCommitter(st store.Messages, max int, check func(*pendingSend) error, publish func([]*pendingSend), log *slog.Logger) *committer {
-	return &committer{in: make(chan any, 4*max), st: st, max: max, check: check, publish: publish, log: log}
+func newCommitter(st store.Messages, max int, check func(*pendingSend) error, publish func([]*pendingSend), log *slog.Logger, m *metrics) *committer {
+	return &committer{in: make(chan any, 4*max), st: st, max: max, check: check, publish: publish, log: log, metrics: m}
 }
 
 // submit queues a *pendingSend or a *job, waiting while the queue is full;
@@ -122,7 +123,13 @@ func (c *committer) commit(batch []*pendingSend) {
 		p.msg.CTimeMs = now // the commit's time: it never runs ahead of the sequence
 		msgs[i] = p.msg
 	}
+	start := time.Now()
 	res, err := c.st.Append(context.Background(), msgs)
+	if err == nil {
+		c.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+		c.metrics.commitBatch.Observe(float64(len(batch)))
+		c.metrics.messagesIn.Add(int64(len(batch)))
+	}
 	if err != nil && len(batch) > 1 {
 		c.log.Warn("batch commit failed, retrying one by one", "size", len(batch), "err", err)
 		for _, p := range batch {

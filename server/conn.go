@@ -189,6 +189,7 @@ func (c *conn) enqueue(b []byte) {
 	}
 	select {
 	case c.out <- b:
+		c.s.metrics.queued.Add(1)
 	default:
 		c.s.metrics.slowConsumers.Add(1)
 		c.s.log.Warn("dropping slow consumer", "queue", cap(c.out))
@@ -243,6 +244,9 @@ func (c *conn) writeLoop() {
 		case <-c.ctx.Done():
 			return
 		case b := <-c.out:
+			if b != nil {
+				c.s.metrics.queued.Add(-1)
+			}
 			if b == nil {
 				c.close(websocket.StatusNormalClosure, "login kicked")
 				return

@@ -112,6 +112,7 @@ func (s *Server) pushTo(uids []int64, m wire.Message, except *conn) {
 		for _, sc := range sessions {
 			if sc != except {
 				sc.enqueue(b)
+				s.metrics.pushesOut.Add(1)
 			}
 		}
 	}

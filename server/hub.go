@@ -77,3 +77,10 @@ func (h *hub) online(uid int64) bool {
 	defer h.mu.Unlock()
 	return len(h.users[uid]) > 0
 }
+
+// count returns the number of bound sessions.
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.platform)
+}

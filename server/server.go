@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -138,7 +137,7 @@ type Server struct {
 	commits   *committer
 	groups    *groupCache // owned by the committer goroutine
 	positions *positions
-	metrics   metrics
+	metrics   *metrics
 
 	sendLimit  *windowLimiter // per user: messages per minute
 	loginLimit *windowLimiter // per app and username: failed logins per minute
@@ -150,20 +149,15 @@ type Server struct {
 	wg      sync.WaitGroup // connections, the committer and the position writer
 }
 
-// metrics are the engine's counters.
-type metrics struct {
-	connections   atomic.Int64
-	slowConsumers atomic.Int64
-}
-
 // New starts a server on st. The server does not own st: close it after
 // the server.
 func New(cfg Config, st store.Store) *Server {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel}
+	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel, metrics: newMetrics()}
+	s.metrics.watchSessions(s.hub)
 	s.groups = newGroupCache(st)
-	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger)
+	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger, s.metrics)
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
 	s.sendLimit = newWindowLimiter(cfg.SendPerMinute, time.Minute)
 	s.loginLimit = newWindowLimiter(cfg.LoginFailuresPerMinute, time.Minute)
@@ -184,10 +178,12 @@ func New(cfg Config, st store.Store) *Server {
 }
 
 // Handler returns the HTTP handler of the client protocol: a WebSocket
-// endpoint at /v1/ws and a health check at /healthz.
+// endpoint at /v1/ws, a health check at /healthz and Prometheus metrics at
+// /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/ws", s.serveWS)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
