@@ -21,6 +21,9 @@ type Config struct {
 	Addr     string `toml:"addr"`      // listen address
 	DataDir  string `toml:"data"`      // data directory
 	LogLevel string `toml:"log_level"` // debug, info, warn, error
+	// PprofAddr serves Go's profiler (net/http/pprof) on this address when
+	// set, e.g. "127.0.0.1:6060". Off by default.
+	PprofAddr string `toml:"pprof_addr"`
 
 	MaxFrameBytes  int      `toml:"max_frame_bytes"`
 	SendQueue      int      `toml:"send_queue"`

@@ -122,6 +122,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) error {
 			creds.AppKey, creds.MasterSecret, filepath.Join(cfg.DataDir, CredentialsFile))
 	}
 	fmt.Fprintf(stdout, "jmsgd serving http://%s (WebSocket ws://%s/v1/ws), data in %s\n", ln.Addr(), ln.Addr(), cfg.DataDir)
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

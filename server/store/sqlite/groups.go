@@ -28,7 +28,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, members []store.
 	var a store.Appended
 	now := time.Now().UnixMilli()
 	g.CTimeMs, g.MTimeMs, g.Dissolved = now, now, false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx ptx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO groups (app_key, name, description, avatar, type, max_members, owner_uid, ctime, mtime)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING gid`, g.AppKey, g.Name, g.Desc, g.Avatar, g.Type, g.MaxMembers,
 			g.OwnerUID, now, now).Scan(&g.GID)
@@ -58,7 +58,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, members []store.
 }
 
 // addMembers inserts members who may read from message seq on.
-func addMembers(ctx context.Context, tx *sql.Tx, g store.Group, members []store.GroupMember, seq, now int64) error {
+func addMembers(ctx context.Context, tx ptx, g store.Group, members []store.GroupMember, seq, now int64) error {
 	for _, m := range members {
 		if m.JoinTimeMs == 0 {
 			m.JoinTimeMs = now
@@ -157,7 +157,7 @@ func (s *Store) PublicGroups(ctx context.Context, appKey string, start, count in
 func (s *Store) ApplyGroupChange(ctx context.Context, ch store.GroupChange) (store.Appended, error) {
 	var a store.Appended
 	now := time.Now().UnixMilli()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx ptx) error {
 		g, err := scanGroup(tx.QueryRowContext(ctx, `SELECT `+groupCols+` FROM groups WHERE app_key = ? AND gid = ?`, ch.AppKey, ch.GID))
 		if err != nil {
 			return err

@@ -23,7 +23,7 @@ func singleKey(a, b int64) string {
 // Append implements store.Messages.
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Appended, error) {
 	out := make([]store.Appended, len(msgs))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx ptx) error {
 		lsn, err := nextLSN(ctx, tx)
 		if err != nil {
 			return err
@@ -44,7 +44,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Ap
 }
 
 // nextLSN takes the transaction's change number.
-func nextLSN(ctx context.Context, tx *sql.Tx) (int64, error) {
+func nextLSN(ctx context.Context, tx ptx) (int64, error) {
 	var lsn int64
 	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lsn' RETURNING value`).Scan(&lsn); err != nil {
 		return 0, fmt.Errorf("advancing lsn: %w", err)
@@ -52,7 +52,7 @@ func nextLSN(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return lsn, nil
 }
 
-func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (store.Appended, error) {
+func appendOne(ctx context.Context, tx ptx, m store.NewMessage, lsn int64) (store.Appended, error) {
 	var a store.Appended
 	if m.ClientMsgID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT msg_id, conv_id, seq, ctime, content FROM messages
@@ -94,7 +94,7 @@ func appendOne(ctx context.Context, tx *sql.Tx, m store.NewMessage, lsn int64) (
 }
 
 // insertMessage stores m as message a.Seq of conversation a.ConvID.
-func insertMessage(ctx context.Context, tx *sql.Tx, m store.NewMessage, a store.Appended) (store.Appended, error) {
+func insertMessage(ctx context.Context, tx ptx, m store.NewMessage, a store.Appended) (store.Appended, error) {
 	a.CTimeMs, a.Content = m.CTimeMs, m.Content
 	err := tx.QueryRowContext(ctx, `INSERT INTO messages (conv_id, seq, sender_uid, cid, ctime, content)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING msg_id`, a.ConvID, a.Seq, m.SenderUID, m.ClientMsgID, m.CTimeMs, m.Content).Scan(&a.MsgID)
@@ -211,7 +211,7 @@ func (s *Store) History(ctx context.Context, appKey string, convID, after, befor
 
 // SetDelivered implements store.Messages.
 func (s *Store) SetDelivered(ctx context.Context, appKey string, ds []store.Delivery) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx ptx) error {
 		for _, d := range ds {
 			_, err := tx.ExecContext(ctx, `UPDATE conv_members SET delivered_seq = min(?, (SELECT last_seq FROM conversations WHERE conv_id = ?))
 				WHERE conv_id = ? AND uid = ? AND delivered_seq < ?
@@ -239,7 +239,7 @@ func (s *Store) Delivered(ctx context.Context, appKey string, convID, uid int64)
 // SetRead implements store.Messages.
 func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, error) {
 	var pos int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx ptx) error {
 		var read, readable int64
 		err := tx.QueryRowContext(ctx, `SELECT m.read_seq, CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END
 			FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
@@ -270,7 +270,7 @@ func (s *Store) Purge(ctx context.Context, beforeMs int64) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(tx ptx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE msg_id IN (SELECT msg_id FROM messages WHERE ctime < ? LIMIT 5000)`, beforeMs)
 			if err != nil {
 				return fmt.Errorf("purging: %w", err)

@@ -20,8 +20,10 @@ import (
 
 // Store implements store.Store on SQLite. It is safe for concurrent use.
 type Store struct {
-	w *sql.DB // single connection: every write transaction
-	r *sql.DB // read pool
+	w      *sql.DB // single connection: every write transaction
+	r      *sql.DB // read pool
+	wstmts *stmtCache
+	rstmts *stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,11 +60,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	s.r = r
+	s.wstmts, s.rstmts = newStmtCache(w), newStmtCache(r)
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.wstmts.close()
+	s.rstmts.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -77,19 +82,23 @@ func isConstraint(err error) bool {
 }
 
 // inTx runs fn in a write transaction and commits it.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx ptx) error) error {
+	sqltx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	var missed []string
+	tx := ptx{Tx: sqltx, c: s.wstmts, missed: &missed}
+	err = fn(tx)
+	if err != nil {
 		tx.Rollback()
-		return err
+	} else if err = tx.Commit(); err != nil {
+		err = fmt.Errorf("committing: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
+	for _, q := range missed { // the connection is free again
+		s.wstmts.get(ctx, q)
 	}
-	return nil
+	return err
 }
 
 // escapePath makes a file path safe inside a file: URI: characters that

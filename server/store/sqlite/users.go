@@ -107,7 +107,7 @@ func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 
 // UserByName implements store.Users.
 func (s *Store) UserByName(ctx context.Context, appKey, username string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE app_key = ? AND username = ?`, appKey, username))
+	u, err := scanUser(s.readRow(ctx, `SELECT `+userCols+` FROM users WHERE app_key = ? AND username = ?`, appKey, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, store.ErrNotFound
 	}
@@ -167,7 +167,7 @@ func (s *Store) UpdateProfile(ctx context.Context, appKey string, uid int64, inf
 
 // SetPassword implements store.Users.
 func (s *Store) SetPassword(ctx context.Context, appKey string, uid int64, hash []byte) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx ptx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password = ? WHERE app_key = ? AND uid = ?`, hash, appKey, uid)
 		if err != nil {
 			return fmt.Errorf("setting password: %w", err)
