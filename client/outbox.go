@@ -159,6 +159,15 @@ func (s *session) runOutbox() {
 				if err == nil && (resp.MsgID == 0 || resp.Seq == 0) {
 					err = jmsg.Errorf(jmsg.SDKNetworkResultUnexpected, "send response without msg_id or seq")
 				}
+				if code := jmsg.CodeOf(err); code == jmsg.ServerSendFrequencyLimit || code == jmsg.ServerFrequencyLimit {
+					// Over the server's rate limit: not a refusal of the
+					// message; send it again a little later.
+					o.land(r.ID)
+					if s.ctx.Err() == nil {
+						time.AfterFunc(2*time.Second, o.kick)
+					}
+					return
+				}
 				if jmsg.CodeOf(err) == jmsg.SDKNetworkOtherError {
 					// No answer: sent again, with the same client id, after a
 					// reconnect or, on a live but slow connection, a second.

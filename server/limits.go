@@ -88,8 +88,13 @@ func (s *Server) housekeeping(ctx context.Context) {
 	}
 }
 
-// purge removes messages older than the retention period.
+// purge removes messages older than the retention period. It first marks
+// the current LSN with the time, which later purges use to know how far
+// their horizon reaches.
 func (s *Server) purge(ctx context.Context) {
+	if err := s.store.MarkLSN(ctx, time.Now().UnixMilli()); err != nil && ctx.Err() == nil {
+		s.log.Error("marking the change number", "err", err)
+	}
 	before := time.Now().Add(-s.cfg.HistoryRetention).UnixMilli()
 	n, err := s.store.Purge(ctx, before)
 	if err != nil {

@@ -196,7 +196,7 @@ func handleSync(c *conn, f *wire.Frame) (any, error) {
 	}
 	since := store.Cursor{LSN: req.Since, ConvID: req.SinceConv}
 	reset := false
-	if req.Since > 0 {
+	if req.Since > 0 && req.SinceConv == 0 { // a cursor inside a listing pages on
 		purged, err := c.s.store.PurgedLSN(c.ctx)
 		if err != nil {
 			return nil, err
@@ -302,11 +302,14 @@ func handleRead(c *conn, f *wire.Frame) (any, error) {
 	if req.ConvID <= 0 || req.Seq <= 0 {
 		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "bad conv_id or seq")
 	}
-	pos, err := c.s.store.SetRead(c.ctx, c.appKey, req.ConvID, c.uid, req.Seq)
+	pos, moved, err := c.s.store.SetRead(c.ctx, c.appKey, req.ConvID, c.uid, req.Seq)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, jmsg.E(jmsg.ServerRequestUserNotInGroup)
 	} else if err != nil {
 		return nil, err
+	}
+	if !moved {
+		return wire.ReadResp{ReadSeq: pos}, nil
 	}
 	if push, err := wire.Push(wire.OpReadPos, wire.ReadPush{ConvID: req.ConvID, Seq: pos}); err == nil {
 		if b, err := wire.Encode(push); err == nil {

@@ -111,7 +111,7 @@ type ConvChange struct {
 	// DeliveredSeq is the user's delivered position: every message up to it
 	// reached one of the user's devices.
 	DeliveredSeq int64
-	FirstSeq     int64 // the oldest message still kept (retention); 0 if none
+	FirstSeq     int64 // the oldest message still kept (retention); LastSeq+1 when none is
 	LastSeq      int64
 	LSN          int64 // the change number of its newest change
 }
@@ -182,15 +182,22 @@ type Messages interface {
 	// SetRead raises uid's read position in convID (never lowers it, never
 	// past the newest message uid may read) and, when it moved, gives the
 	// change a new LSN so that uid's other devices see it in Changes. It
-	// returns the position after the call; ErrNotFound if uid is no member.
-	SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, error)
+	// returns the position after the call and whether it moved; ErrNotFound
+	// if uid is no member.
+	SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (pos int64, moved bool, err error)
 	// Purge deletes messages committed before beforeMs (retention) and
-	// records the newest LSN as the purge horizon. It returns how many it
+	// raises the purge horizon to an LSN at least as new as every message
+	// it deleted (from the marks MarkLSN left). It returns how many it
 	// deleted.
 	Purge(ctx context.Context, beforeMs int64) (int64, error)
-	// FirstSeq returns the oldest sequence number of convID still kept; 0
-	// if the conversation holds no message.
+	// FirstSeq returns the oldest sequence number of convID still kept: 0
+	// for a conversation that never had a message, last_seq+1 when
+	// retention removed all of them.
 	FirstSeq(ctx context.Context, appKey string, convID int64) (int64, error)
+	// MarkLSN records the newest LSN with the time nowMs, so that Purge can
+	// tell which LSNs were committed before a time. jmsgd marks at every
+	// purge run.
+	MarkLSN(ctx context.Context, nowMs int64) error
 	// PurgedLSN returns the purge horizon: a client whose cursor is below
 	// it may have missed messages that no longer exist.
 	PurgedLSN(ctx context.Context) (int64, error)

@@ -49,7 +49,11 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, members []store.
 		}
 		ev := event(g)
 		ev.ConvID = g.ConvID
-		if a, err = appendOne(ctx, tx, ev, lsn); err != nil {
+		id, err := allocMsgIDs(ctx, tx, 1)
+		if err != nil {
+			return err
+		}
+		if a, err = appendOne(ctx, tx, ev, lsn, id); err != nil {
 			return err
 		}
 		return addMembers(ctx, tx, g, members, a.Seq, now)
@@ -180,7 +184,11 @@ func (s *Store) ApplyGroupChange(ctx context.Context, ch store.GroupChange) (sto
 			return err
 		}
 		ch.Event.ConvID = g.ConvID
-		if a, err = appendOne(ctx, tx, ch.Event, lsn); err != nil {
+		id, err := allocMsgIDs(ctx, tx, 1)
+		if err != nil {
+			return err
+		}
+		if a, err = appendOne(ctx, tx, ch.Event, lsn, id); err != nil {
 			return err
 		}
 		if ch.Info != nil {

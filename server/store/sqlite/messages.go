@@ -28,8 +28,12 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Ap
 		if err != nil {
 			return err
 		}
+		ids, err := allocMsgIDs(ctx, tx, len(msgs))
+		if err != nil {
+			return err
+		}
 		for i, m := range msgs {
-			a, err := appendOne(ctx, tx, m, lsn)
+			a, err := appendOne(ctx, tx, m, lsn, ids+int64(i))
 			if err != nil {
 				return err
 			}
@@ -52,7 +56,18 @@ func nextLSN(ctx context.Context, tx ptx) (int64, error) {
 	return lsn, nil
 }
 
-func appendOne(ctx context.Context, tx ptx, m store.NewMessage, lsn int64) (store.Appended, error) {
+// allocMsgIDs takes n message ids and returns the first; ids are never
+// handed out twice, even after retention removed the newest messages.
+func allocMsgIDs(ctx context.Context, tx ptx, n int) (int64, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + ? WHERE name = 'msg_id' RETURNING value`, n).Scan(&last); err != nil {
+		return 0, fmt.Errorf("allocating message ids: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// appendOne stores m with id msgID (unless it is a duplicate).
+func appendOne(ctx context.Context, tx ptx, m store.NewMessage, lsn, msgID int64) (store.Appended, error) {
 	var a store.Appended
 	if m.ClientMsgID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT msg_id, conv_id, seq, ctime, content FROM messages
@@ -73,6 +88,7 @@ func appendOne(ctx context.Context, tx ptx, m store.NewMessage, lsn int64) (stor
 		if err != nil {
 			return a, fmt.Errorf("advancing conversation %d: %w", m.ConvID, err)
 		}
+		a.MsgID = msgID
 		return insertMessage(ctx, tx, m, a)
 	}
 	key := singleKey(m.SenderUID, m.TargetUID)
@@ -90,14 +106,16 @@ func appendOne(ctx context.Context, tx ptx, m store.NewMessage, lsn int64) (stor
 	if err != nil {
 		return a, fmt.Errorf("advancing conversation: %w", err)
 	}
+	a.MsgID = msgID
 	return insertMessage(ctx, tx, m, a)
 }
 
-// insertMessage stores m as message a.Seq of conversation a.ConvID.
+// insertMessage stores m as message a.Seq of conversation a.ConvID with
+// id a.MsgID.
 func insertMessage(ctx context.Context, tx ptx, m store.NewMessage, a store.Appended) (store.Appended, error) {
 	a.CTimeMs, a.Content = m.CTimeMs, m.Content
-	err := tx.QueryRowContext(ctx, `INSERT INTO messages (conv_id, seq, sender_uid, cid, ctime, content)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING msg_id`, a.ConvID, a.Seq, m.SenderUID, m.ClientMsgID, m.CTimeMs, m.Content).Scan(&a.MsgID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (msg_id, conv_id, seq, sender_uid, cid, ctime, content)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.MsgID, a.ConvID, a.Seq, m.SenderUID, m.ClientMsgID, m.CTimeMs, m.Content)
 	if err != nil {
 		return a, fmt.Errorf("inserting message: %w", err)
 	}
@@ -125,9 +143,9 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 	// A member who left sees the conversation change until they left:
 	// its last change for them is left_lsn, its last message left_seq.
 	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, join_seq, read_seq, delivered_seq, last_seq, lsn,
-			coalesce((SELECT min(seq) FROM messages x WHERE x.conv_id = q.conv_id), 0) FROM (
+			CASE WHEN conv_last = 0 THEN 0 ELSE coalesce((SELECT min(seq) FROM messages x WHERE x.conv_id = q.conv_id), conv_last + 1) END FROM (
 		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid,
-			m.join_seq, m.read_seq, m.delivered_seq,
+			m.join_seq, m.read_seq, m.delivered_seq, c.last_seq AS conv_last,
 			CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
 			CASE WHEN m.left_seq > 0 THEN max(m.left_lsn, m.member_lsn) ELSE max(c.change_lsn, m.member_lsn) END AS lsn
 		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
@@ -237,8 +255,9 @@ func (s *Store) Delivered(ctx context.Context, appKey string, convID, uid int64)
 }
 
 // SetRead implements store.Messages.
-func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, error) {
+func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int64) (int64, bool, error) {
 	var pos int64
+	var moved bool
 	err := s.inTx(ctx, func(tx ptx) error {
 		var read, readable int64
 		err := tx.QueryRowContext(ctx, `SELECT m.read_seq, CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END
@@ -254,6 +273,7 @@ func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int
 		if pos == read {
 			return nil
 		}
+		moved = true
 		lsn, err := nextLSN(ctx, tx)
 		if err != nil {
 			return err
@@ -261,7 +281,7 @@ func (s *Store) SetRead(ctx context.Context, appKey string, convID, uid, seq int
 		_, err = tx.ExecContext(ctx, `UPDATE conv_members SET read_seq = ?, member_lsn = ? WHERE conv_id = ? AND uid = ?`, pos, lsn, convID, uid)
 		return err
 	})
-	return pos, err
+	return pos, moved, err
 }
 
 // Purge implements store.Messages. It deletes in chunks so that the
@@ -276,9 +296,15 @@ func (s *Store) Purge(ctx context.Context, beforeMs int64) (int64, error) {
 				return fmt.Errorf("purging: %w", err)
 			}
 			n, _ = res.RowsAffected()
-			if n > 0 {
-				_, err = tx.ExecContext(ctx, `UPDATE counters SET value = (SELECT value FROM counters WHERE name = 'lsn') WHERE name = 'purged_lsn'`)
+			if n == 0 {
+				return nil
 			}
+			// Every deleted message was committed before beforeMs, so before
+			// the oldest mark taken at or after it; without such a mark, before
+			// now.
+			_, err = tx.ExecContext(ctx, `UPDATE counters SET value = max(value, coalesce(
+				(SELECT min(lsn) FROM lsn_marks WHERE ms >= ?), (SELECT value FROM counters WHERE name = 'lsn')))
+				WHERE name = 'purged_lsn'`, beforeMs)
 			return err
 		})
 		total += n
@@ -286,6 +312,18 @@ func (s *Store) Purge(ctx context.Context, beforeMs int64) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// MarkLSN implements store.Messages. Marks older than a day before the
+// oldest message still kept are dropped.
+func (s *Store) MarkLSN(ctx context.Context, nowMs int64) error {
+	return s.inTx(ctx, func(tx ptx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lsn_marks (lsn, ms) SELECT value, ? FROM counters WHERE name = 'lsn'`, nowMs); err != nil {
+			return fmt.Errorf("marking lsn: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM lsn_marks WHERE ms < coalesce((SELECT min(ctime) FROM messages), ?) - 86400000`, nowMs)
+		return err
+	})
 }
 
 // PurgedLSN implements store.Messages.
@@ -298,7 +336,11 @@ func (s *Store) PurgedLSN(ctx context.Context) (int64, error) {
 // FirstSeq implements store.Messages.
 func (s *Store) FirstSeq(ctx context.Context, appKey string, convID int64) (int64, error) {
 	var v int64
-	err := s.r.QueryRowContext(ctx, `SELECT coalesce(min(m.seq), 0) FROM messages m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.conv_id = ? AND c.app_key = ?`, convID, appKey).Scan(&v)
+	err := s.readRow(ctx, `SELECT CASE WHEN c.last_seq = 0 THEN 0
+			ELSE coalesce((SELECT min(seq) FROM messages m WHERE m.conv_id = c.conv_id), c.last_seq + 1) END
+		FROM conversations c WHERE c.conv_id = ? AND c.app_key = ?`, convID, appKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	return v, err
 }

@@ -131,6 +131,16 @@ var migrations = []string{
 	`ALTER TABLE conv_members ADD COLUMN member_lsn INTEGER NOT NULL DEFAULT 0;
 	INSERT INTO counters (name, value) VALUES ('purged_lsn', 0);
 	CREATE INDEX messages_by_time ON messages (ctime);`,
+
+	// 4: lsn_marks tells which LSN was current at which time, so that a
+	// purge knows how far its horizon goes; 'msg_id' hands out message ids
+	// that are never reused, even after retention removed the newest.
+	`CREATE TABLE lsn_marks (
+		lsn INTEGER NOT NULL,
+		ms  INTEGER NOT NULL
+	);
+	CREATE INDEX lsn_marks_by_time ON lsn_marks (ms);
+	INSERT INTO counters (name, value) SELECT 'msg_id', coalesce(max(msg_id), 0) FROM messages;`,
 }
 
 // migrate brings the database to the newest schema, one transaction per

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendWithoutClientID", testAppendWithoutClientID},
 		{"AppendBatchOrder", testAppendBatchOrder},
 		{"Changes", testChanges},
+		{"Retention", testRetention},
 		{"ChangesCursor", testChangesCursor},
 		{"ChangesTieGroup", testChangesTieGroup},
 		{"Delivered", testDelivered},
