@@ -49,13 +49,13 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 		if !jmsg.ValidUsername(doc.TargetID) {
 			return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
 		}
-		target, err := c.s.store.UserByName(c.ctx, c.appKey, doc.TargetID)
+		target, err := c.s.users.uid(c.ctx, c.appKey, doc.TargetID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
 		} else if err != nil {
 			return nil, err
 		}
-		msg.TargetUID = target.UID
+		msg.TargetUID = target
 	case "group":
 		id, err := strconv.ParseInt(doc.TargetID, 10, 64)
 		if err != nil || id <= 0 {

@@ -136,6 +136,7 @@ type Server struct {
 	hub       *hub
 	commits   *committer
 	groups    *groupCache // owned by the committer goroutine
+	users     *userCache
 	positions *positions
 	metrics   *metrics
 
@@ -156,6 +157,7 @@ func New(cfg Config, st store.Store) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel, metrics: newMetrics()}
 	s.metrics.watchSessions(s.hub)
+	s.users = newUserCache(st, 1<<17)
 	s.groups = newGroupCache(st)
 	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger, s.metrics)
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
