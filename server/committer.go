@@ -13,9 +13,12 @@ type pendingSend struct {
 	msg    store.NewMessage
 	gid    int64 // group messages: the group; 0 for single
 	origin *conn // the sending connection; not sent its own push
-	res    store.Appended
-	err    error
-	done   func(*pendingSend) // called on the committer goroutine after commit
+	// recipients are the members to push to, fixed by the committer at
+	// commit (a group's members of that moment).
+	recipients []int64
+	res        store.Appended
+	err        error
+	done       func(*pendingSend) // called on the committer goroutine after commit
 }
 
 // job is work that must run in order with message commits: a change of a
@@ -27,22 +30,22 @@ type job struct {
 
 // committer is the write path: one goroutine that owns every change to
 // conversations. It takes every message waiting, commits them in one
-// transaction (one fsync: group commit), then answers each sender and
-// publishes the batch in commit order; jobs run between batches, in the
-// order they were submitted. A sender is answered only after its message
-// is durable.
+// transaction (one fsync: group commit), fixes each message's recipients,
+// and hands the batch to the publisher goroutine, which answers each sender
+// and pushes to recipients in commit order while the next batch commits.
+// Jobs run between batches, in the order they were submitted, and hand
+// their pushes to the publisher too. A sender is answered only after its
+// message is durable.
 type committer struct {
 	in      chan any // *pendingSend or *job
 	st      store.Messages
 	max     int
 	check   func(*pendingSend) error // on the committer goroutine, before a message joins a batch
-	publish func([]*pendingSend)
+	route   func(*pendingSend)       // on the committer goroutine, after commit: sets recipients
+	publish func([]*pendingSend)     // on the publisher goroutine
+	post    func(func())             // hands work to the publisher, in order
 	log     *slog.Logger
 	metrics *metrics
-}
-
-func newCommitter(st store.Messages, max int, check func(*pendingSend) error, publish func([]*pendingSend), log *slog.Logger, m *metrics) *committer {
-	return &committer{in: make(chan any, 4*max), st: st, max: max, check: check, publish: publish, log: log, metrics: m}
 }
 
 // submit queues a *pendingSend or a *job, waiting while the queue is full;
@@ -137,15 +140,25 @@ func (c *committer) commit(batch []*pendingSend) {
 		}
 		return
 	}
+	done := make([]*pendingSend, len(batch)) // batch is reused; the publisher keeps this
 	for i, p := range batch {
 		if err != nil {
 			p.err = err
 		} else {
 			p.res = res[i]
+			c.route(p)
 		}
-		p.done(p)
+		done[i] = p
 	}
-	if err == nil {
-		c.publish(batch)
-	}
+	// Answering senders and pushing to recipients (JSON, queues) runs on the
+	// publisher while the next batch commits; the publisher keeps commit
+	// order.
+	c.post(func() {
+		for _, p := range done {
+			p.done(p)
+		}
+		if err == nil {
+			c.publish(done)
+		}
+	})
 }

@@ -17,13 +17,15 @@ import (
 // permission checks, the change and its event message, the cache update and
 // the fan-out of the event happen in commit order with every message.
 
-// inWritePath runs fn on the committer goroutine and returns its result.
+// inWritePath runs fn on the committer goroutine and returns its result
+// once the pushes fn posted have been queued to their sessions, so that a
+// client sees the events of its request no later than the response.
 func (c *conn) inWritePath(fn func() (any, error)) (any, error) {
 	done := make(chan struct{})
 	var res any
 	var err error
 	j := &job{run: func() {
-		defer close(done)
+		defer c.s.post(func() { close(done) })
 		defer func() {
 			if p := recover(); p != nil {
 				c.s.log.Error("group job panic", "panic", p)
@@ -132,6 +134,7 @@ func (s *Server) applyChange(st *groupState, ch store.GroupChange, apply func())
 		return err
 	}
 	apply()
+	st.changed()
 	if ch.Info != nil {
 		// The store stamps the change's mtime: keep the cached one equal.
 		if g, err := s.store.Group(context.Background(), ch.AppKey, ch.GID); err == nil {
@@ -147,7 +150,8 @@ func (s *Server) applyChange(st *groupState, ch store.GroupChange, apply func())
 		}
 	}
 	if ch.Event.Content != nil {
-		s.pushTo(recipients, wireMessage(a, ""), nil)
+		m := wireMessage(a, "")
+		s.post(func() { s.pushTo(recipients, m, nil) })
 	}
 	return nil
 }
@@ -234,7 +238,8 @@ func handleCreateGroup(c *conn, f *wire.Frame) (any, error) {
 			st.names[uid] = names[i]
 		}
 		s.groups.put(st)
-		s.pushTo(st.memberUIDs(), wireMessage(a, ""), nil)
+		recipients, m := st.memberUIDs(), wireMessage(a, "")
+		s.post(func() { s.pushTo(recipients, m, nil) })
 		return s.groupInfo(st), nil
 	})
 }

@@ -16,7 +16,20 @@ type groupState struct {
 	g       store.Group
 	members map[int64]*store.GroupMember
 	names   map[int64]string // uid → username of members and recent leavers
+	sorted  []int64          // members' uids, ascending; nil when members changed
 }
+
+// recipients returns the members' uids in ascending order. The slice is
+// shared and never modified: a membership change makes a new one.
+func (st *groupState) recipients() []int64 {
+	if st.sorted == nil {
+		st.sorted = st.memberUIDs()
+	}
+	return st.sorted
+}
+
+// changed forgets derived state after the members changed.
+func (st *groupState) changed() { st.sorted = nil }
 
 // groupCache holds the state of groups in use, loaded on first use. It is
 // owned by the committer goroutine.

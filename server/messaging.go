@@ -133,28 +133,35 @@ func (s *Server) checkSend(p *pendingSend) error {
 	return nil
 }
 
-// publish pushes committed messages to the online sessions of every member,
-// except the session that sent them. It runs on the committer goroutine in
-// commit order, so each session receives a conversation's messages in
-// sequence order, and a group's members are those of the moment of commit.
+// route fixes who gets a committed message: for a group, its members at
+// commit; for a single conversation, both users. It runs on the committer
+// goroutine, which owns group state.
+func (s *Server) route(p *pendingSend) {
+	if p.res.Duplicate {
+		return
+	}
+	if p.gid != 0 {
+		if st := s.groups.byConversation(p.res.ConvID); st != nil {
+			p.recipients = st.recipients()
+		}
+		return
+	}
+	p.recipients = []int64{p.msg.SenderUID}
+	if p.msg.TargetUID != p.msg.SenderUID {
+		p.recipients = append(p.recipients, p.msg.TargetUID)
+	}
+}
+
+// publish pushes committed messages to the online sessions of their
+// recipients, except the session that sent them. It runs on the publisher
+// goroutine in commit order, so each session receives a conversation's
+// messages in sequence order.
 func (s *Server) publish(batch []*pendingSend) {
-	var uids [2]int64
 	for _, p := range batch {
-		if p.res.Duplicate {
+		if p.res.Duplicate || len(p.recipients) == 0 {
 			continue
 		}
-		m := wireMessage(p.res, p.msg.ClientMsgID)
-		if p.gid != 0 {
-			if st := s.groups.byConversation(p.res.ConvID); st != nil {
-				s.pushTo(st.memberUIDs(), m, p.origin)
-			}
-			continue
-		}
-		recipients := append(uids[:0], p.msg.SenderUID)
-		if p.msg.TargetUID != p.msg.SenderUID {
-			recipients = append(recipients, p.msg.TargetUID)
-		}
-		s.pushTo(recipients, m, p.origin)
+		s.pushTo(p.recipients, wireMessage(p.res, p.msg.ClientMsgID), p.origin)
 	}
 }
 

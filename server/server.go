@@ -136,6 +136,7 @@ type Server struct {
 	hub       *hub
 	commits   *committer
 	groups    *groupCache // owned by the committer goroutine
+	pub       chan func() // the publisher's work, in commit order; closed after the committer ends
 	users     *userCache
 	positions *positions
 	metrics   *metrics
@@ -159,7 +160,9 @@ func New(cfg Config, st store.Store) *Server {
 	s.metrics.watchSessions(s.hub)
 	s.users = newUserCache(st, 1<<17)
 	s.groups = newGroupCache(st)
-	s.commits = newCommitter(st, cfg.CommitBatchMax, s.checkSend, s.publish, cfg.Logger, s.metrics)
+	s.pub = make(chan func(), 64)
+	s.commits = &committer{in: make(chan any, 4*cfg.CommitBatchMax), st: st, max: cfg.CommitBatchMax,
+		check: s.checkSend, route: s.route, publish: s.publish, post: s.post, log: cfg.Logger, metrics: s.metrics}
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
 	s.sendLimit = newWindowLimiter(cfg.SendPerMinute, time.Minute)
 	s.loginLimit = newWindowLimiter(cfg.LoginFailuresPerMinute, time.Minute)
@@ -171,6 +174,14 @@ func New(cfg Config, st store.Store) *Server {
 	go func() {
 		defer s.wg.Done()
 		s.commits.run(ctx)
+		close(s.pub) // the committer posts nothing more
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for f := range s.pub {
+			f()
+		}
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -227,3 +238,7 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	return nil
 }
+
+// post hands work to the publisher goroutine; it keeps the order of posts.
+// Only the committer goroutine posts.
+func (s *Server) post(f func()) { s.pub <- f }

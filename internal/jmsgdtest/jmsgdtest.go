@@ -128,6 +128,11 @@ func (d *Daemon) start(extraArgs ...string) {
 		d.t.Fatal(err)
 	}
 	d.cmd.Stderr = &lockedWriter{d: d}
+	if path := os.Getenv("JMSGDTEST_STDERR"); path != "" { // debugging: keep the daemons' stderr
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+			d.cmd.Stderr = f
+		}
+	}
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}

@@ -29,14 +29,20 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 // reports the error). Never call it while holding the write connection:
 // preparing needs a free connection.
 func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[q]; ok {
+	if st := c.lookup(q); st != nil {
 		return st
 	}
+	// Prepare without holding mu: preparing waits for a connection, which a
+	// transaction calling lookup may hold.
 	st, err := c.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[q]; ok {
+		st.Close()
+		return old
 	}
 	c.m[q] = st
 	return st
