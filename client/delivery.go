@@ -16,6 +16,7 @@ import (
 const (
 	keyCursor     = "sync_cursor"
 	keyCursorConv = "sync_cursor_conv"
+	keySyncedOnce = "synced_once" // 1 once a sync has completed: roaming applies before only
 )
 
 // sessionEndingEvents are the event types after which the server ends the
@@ -319,7 +320,11 @@ func (s *session) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fresh := cursor == 0 && cursorConv == 0 // this device has never synced
+	once, err := s.db.Meta(ctx, keySyncedOnce)
+	if err != nil {
+		return err
+	}
+	fresh := once == 0 && cursor == 0 && cursorConv == 0 // this device has never completed a sync
 	reset := false
 	var order []int64
 	batches := map[int64][]*Message{}
@@ -372,7 +377,7 @@ func (s *session) sync(ctx context.Context) error {
 					return err
 				}
 				for _, m := range s.announce(ctx, stored) {
-					if fresh && s.c.cfg.Roaming && m.Seq <= ch.DeliveredSeq {
+					if fresh && s.c.cfg.Roaming && (m.Seq <= ch.DeliveredSeq || !m.Received) {
 						roamed[m.convID] = true // history another device had
 						continue
 					}
@@ -386,7 +391,11 @@ func (s *session) sync(ctx context.Context) error {
 			acks = append(acks, wire.Position{ConvID: ch.ConvID, Seq: ch.LastSeq})
 		}
 		cursor, cursorConv = resp.Cursor, resp.CursorConv
-		if err := s.db.SetMetas(ctx, map[string]int64{keyCursor: cursor, keyCursorConv: cursorConv}); err != nil {
+		metas := map[string]int64{keyCursor: cursor, keyCursorConv: cursorConv}
+		if !resp.More {
+			metas[keySyncedOnce] = 1
+		}
+		if err := s.db.SetMetas(ctx, metas); err != nil {
 			return err
 		}
 		s.ack(ctx, acks)

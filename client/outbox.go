@@ -201,8 +201,15 @@ func (s *session) finish(r localstore.Message, resp wire.SendResp, sendErr error
 			s.c.log.Error("recording a failed send", "err", err)
 		}
 	} else if err := s.db.MarkSent(ctx, r.ID, resp.MsgID, resp.Seq, resp.CTimeMs, resp.ConvID, int(jmsg.StatusSendSucceed)); err != nil {
+		// Stored on the server but not here: fail it rather than send it
+		// again and again (a retry would return the same answer).
 		s.c.log.Error("recording a sent message", "err", err)
 		sendErr = jmsg.Wrap(jmsg.SDKUnknownError, err)
+		s.db.SetStatus(ctx, r.ID, int(jmsg.StatusSendFailed), jmsg.SDKUnknownError)
+	} else if c, err := s.db.ConversationByID(ctx, r.ConvID); err == nil && c.SyncedSeq >= resp.Seq {
+		// The user's own message counts as delivered to the user: without
+		// this a new device would take it for an offline message.
+		s.ack(ctx, []wire.Position{{ConvID: resp.ConvID, Seq: c.SyncedSeq}})
 	}
 	m, err := s.c.messageFromRow(ctx, s.db, mustRow(s.db, r.ID, r))
 	if err != nil {

@@ -121,6 +121,11 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, jmsg.Wrap(jmsg.SDKNetworkOtherError, ctx.Err())
+	}
+	wait := ctx
+	ctx = context.WithoutCancel(ctx) // local steps finish whatever the caller's deadline
 	row, err := s.db.MessageByID(ctx, m.ID)
 	if errors.Is(err, localstore.ErrNotFound) {
 		return nil, jmsg.E(jmsg.SDKMessageNotPrepared)
@@ -149,13 +154,13 @@ func (c *Client) Send(ctx context.Context, m *Message) (*Message, error) {
 	select {
 	case out := <-ch:
 		return out.msg, out.err
-	case <-ctx.Done():
+	case <-wait.Done():
 		s.outbox.unwait(row.ID, ch)
 	}
-	if errors.Is(ctx.Err(), context.Canceled) {
+	if errors.Is(wait.Err(), context.Canceled) {
 		if ok := s.outbox.withdraw(row.ID, s.db); ok {
 			out, _ := c.messageFromRow(context.Background(), s.db, mustRow(s.db, row.ID, row))
-			cerr := jmsg.Wrap(jmsg.SDKMessageCancelSend, ctx.Err())
+			cerr := jmsg.Wrap(jmsg.SDKMessageCancelSend, wait.Err())
 			c.emit(SendResult{Message: out, Err: cerr})
 			return out, cerr
 		}
