@@ -220,3 +220,6 @@ func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Binary returns the path of the jmsgd binary Main built.
+func Binary() string { return jmsgdBin }
