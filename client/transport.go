@@ -81,21 +81,32 @@ func (t *transport) readLoop() {
 		if typ != websocket.MessageText {
 			continue
 		}
-		var f wire.Frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			continue // a frame this SDK cannot read; the request it answers times out
-		}
-		if f.ID == 0 {
-			t.onPush(&f)
+		frames, err := wire.SplitBatch(b)
+		if err != nil {
 			continue
 		}
-		t.mu.Lock()
-		ch := t.pending[f.ID]
-		delete(t.pending, f.ID)
-		t.mu.Unlock()
-		if ch != nil {
-			ch <- &f
+		for _, fb := range frames {
+			t.handle(fb)
 		}
+	}
+}
+
+// handle routes one frame: a response to its waiting call, a push to onPush.
+func (t *transport) handle(b []byte) {
+	var f wire.Frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		return // a frame this SDK cannot read; the request it answers times out
+	}
+	if f.ID == 0 {
+		t.onPush(&f)
+		return
+	}
+	t.mu.Lock()
+	ch := t.pending[f.ID]
+	delete(t.pending, f.ID)
+	t.mu.Unlock()
+	if ch != nil {
+		ch <- &f
 	}
 }
 

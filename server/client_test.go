@@ -147,11 +147,15 @@ func (c *rawClient) readLoop() {
 		if err == nil && typ != websocket.MessageText {
 			err = errors.New("server sent a binary frame")
 		}
+		var frames [][]byte
+		if err == nil {
+			frames, err = wire.SplitBatch(b)
+		}
 		c.mu.Lock()
 		if err != nil {
 			c.readErr = err
 		} else {
-			c.queue = append(c.queue, b)
+			c.queue = append(c.queue, frames...)
 		}
 		c.mu.Unlock()
 		select {

@@ -16,19 +16,27 @@ import (
 )
 
 // conn is one client connection. Its read loop (serve) owns the session
-// state below; the writer goroutine owns the socket's write side. Other
-// goroutines (the committer, another connection kicking this one) only
-// call enqueue, kick and close.
+// state below. Frames to send wait in a queue; a writer goroutine runs
+// only while the queue holds something, so an idle connection costs one
+// goroutine. Other goroutines (the publisher, another connection kicking
+// this one) only call enqueue, kick and close.
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
 	ctx    context.Context // cancelled when the connection ends
 	cancel context.CancelFunc
-	out    chan []byte // frames to write; nil entry = close after flushing
 	closed sync.Once
 	code   websocket.StatusCode // close status, set once by close
 	reason string
 	kicked atomic.Bool
+
+	qmu        sync.Mutex // guards q, writing, closeAfter and ended
+	qcond      *sync.Cond // signalled when the writer stops
+	q          [][]byte   // encoded frames waiting, oldest first
+	writing    bool       // a writer goroutine is running
+	closeAfter bool       // close (login kicked) once q is written
+	ended      bool       // no writer may start any more
+	workers    sync.WaitGroup
 
 	// Session state, owned by the read loop.
 	appKey    string
@@ -50,54 +58,68 @@ func (c *conn) loggedIn() bool { return c.uid != 0 && !c.kicked.Load() }
 // serve runs the connection until the client leaves, the server closes or
 // the connection is dropped. It returns after the writer has stopped.
 func (c *conn) serve() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.writeLoop()
-	}()
+	c.qcond = sync.NewCond(&c.qmu)
 	defer func() {
 		if c.uid != 0 {
 			c.s.hub.unbind(c, c.uid, c.platform)
 		}
 		c.close(websocket.StatusNormalClosure, "")
-		wg.Wait()
+		c.workers.Wait()
 	}()
 	max := c.s.cfg.MaxFrameBytes
-	buf := make([]byte, max+1)
 	for {
 		// Not c.ctx: cancelling a read drops the socket without a close
-		// frame. The writer closes the socket when the connection ends,
-		// which ends this read.
+		// frame. close closes the socket when the connection ends, which
+		// ends this read.
 		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
+		if !c.readFrame(typ, r, max) {
+			return
+		}
+	}
+}
+
+// readBufs holds frame buffers between reads, so that an idle connection
+// holds none.
+var readBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// readFrame reads and handles one frame; false when the connection failed.
+func (c *conn) readFrame(typ websocket.MessageType, r io.Reader, max int) bool {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	if cap(*bp) < max+1 {
+		*bp = make([]byte, max+1)
+	}
+	buf := (*bp)[:max+1]
+	{
 		n, err := io.ReadFull(r, buf)
 		switch {
 		case err == nil: // more than max bytes
 			if _, err := io.Copy(io.Discard, r); err != nil {
-				return
+				return false
 			}
 			c.sendError("", 0, jmsg.Errorf(jmsg.ServerMessageTooLong, "frame exceeds %d bytes", max))
-			continue
+			return true
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		default:
-			return
+			return false
 		}
 		if typ != websocket.MessageText {
 			c.sendError("", 0, jmsg.Errorf(jmsg.ServerInvalidRequest, "binary frames are not part of the protocol"))
-			continue
+			return true
 		}
-		f, err := wire.Decode(buf[:n], max)
+		f, err := wire.Decode(buf[:n], max) // copies what it keeps: buf is reused
 		if err != nil {
 			var de *wire.DecodeError
 			errors.As(err, &de)
 			c.sendError(de.Op, de.ID, de.Err)
-			continue
+			return true
 		}
 		c.dispatch(f)
 	}
+	return true
 }
 
 // dispatch runs the handler of f and sends its response. A panic in a
@@ -180,25 +202,41 @@ func (c *conn) sendFrame(f *wire.Frame) {
 	c.enqueue(b)
 }
 
-// enqueue queues an encoded frame without blocking. A connection whose
-// queue is full is a slow consumer: it is dropped, and the client catches
-// up through sync when it reconnects.
+// enqueue queues an encoded frame without blocking, starting a writer if
+// none runs. A connection whose queue is full is a slow consumer: it is
+// dropped, and the client catches up through sync when it reconnects.
 func (c *conn) enqueue(b []byte) {
-	if c.ctx.Err() != nil {
+	c.qmu.Lock()
+	if c.ended || c.ctx.Err() != nil {
+		c.qmu.Unlock()
 		return
 	}
-	select {
-	case c.out <- b:
-		c.s.metrics.queued.Add(1)
-	default:
+	if len(c.q) >= c.s.cfg.SendQueue {
+		c.qmu.Unlock()
 		c.s.metrics.slowConsumers.Add(1)
-		c.s.log.Warn("dropping slow consumer", "queue", cap(c.out))
+		c.s.log.Warn("dropping slow consumer", "queue", c.s.cfg.SendQueue)
 		c.close(websocket.StatusPolicyViolation, "slow consumer")
+		return
 	}
+	c.q = append(c.q, b)
+	c.s.metrics.queued.Add(1)
+	c.startWriterLocked()
+	c.qmu.Unlock()
+}
+
+// startWriterLocked starts the writer if none runs. Called with qmu held.
+func (c *conn) startWriterLocked() {
+	if c.writing || c.ended {
+		return
+	}
+	c.writing = true
+	c.workers.Add(1)
+	go c.writeQueued()
 }
 
 // kick ends the session because another login took its place: the client
-// gets event 1 (login kicked) and then the connection is closed.
+// gets event 1 (login kicked) and then the connection is closed with 1000
+// "login kicked".
 func (c *conn) kick() {
 	if c.kicked.Swap(true) {
 		return
@@ -207,57 +245,104 @@ func (c *conn) kick() {
 	if err == nil {
 		c.sendFrame(f)
 	}
-	select {
-	case c.out <- nil:
-	default:
-		c.close(websocket.StatusPolicyViolation, "kicked")
-	}
+	c.qmu.Lock()
+	c.closeAfter = true
+	c.startWriterLocked()
+	c.qmu.Unlock()
 }
 
-// close ends the connection: the writer stops and closes the socket with
-// code and reason, which ends the read loop. Only the first call counts.
+// close ends the connection: writes stop, and the socket is closed with
+// code and reason — with a close handshake, or at once for a slow
+// consumer, a failed write or a shutdown, whose peer is not to be waited
+// for. That ends the read loop. Only the first call counts.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closed.Do(func() {
 		c.code, c.reason = code, reason
 		c.cancel()
+		c.workers.Add(1)
+		go func() {
+			defer c.workers.Done()
+			c.qmu.Lock()
+			c.ended = true
+			for c.writing { // let a write in progress end: it sees ctx
+				c.qcond.Wait()
+			}
+			for range c.q {
+				c.s.metrics.queued.Add(-1)
+			}
+			c.q = nil
+			c.qmu.Unlock()
+			if code == websocket.StatusPolicyViolation || code == websocket.StatusGoingAway {
+				c.ws.CloseNow()
+			} else {
+				c.ws.Close(code, reason)
+			}
+		}()
 	})
 }
 
-// writeLoop writes queued frames until the connection ends, then closes
-// the socket: with a close handshake, or at once for a slow consumer or a
-// failed write, whose peer is not reading, and at server shutdown.
-func (c *conn) writeLoop() {
-	defer func() {
-		// Server.Close cancels ctx without calling close. Calling it here
-		// sets code for that case (closed at once, no handshake), and the
-		// Once makes code and reason safe to read whichever goroutine's
-		// close came first.
-		c.close(websocket.StatusGoingAway, "server shutting down")
-		if c.code == websocket.StatusPolicyViolation || c.code == websocket.StatusGoingAway {
-			c.ws.CloseNow()
-		} else {
-			c.ws.Close(c.code, c.reason)
-		}
-	}()
+// maxBatchBytes bounds one batch frame, far below what clients read in one
+// frame (1 MiB for the Go SDK).
+const maxBatchBytes = 256 << 10
+
+// writeQueued writes what is queued, then stops. Several queued frames go
+// out as one batch frame ({"op":"batch","data":[frame,…]}), in order: one
+// write for many pushes.
+func (c *conn) writeQueued() {
+	defer c.workers.Done()
 	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case b := <-c.out:
-			if b != nil {
-				c.s.metrics.queued.Add(-1)
-			}
-			if b == nil {
+		c.qmu.Lock()
+		if len(c.q) == 0 || c.ctx.Err() != nil {
+			closeNow := c.closeAfter && c.ctx.Err() == nil
+			c.writing = false
+			c.qcond.Broadcast()
+			c.qmu.Unlock()
+			if closeNow {
 				c.close(websocket.StatusNormalClosure, "login kicked")
-				return
 			}
+			return
+		}
+		frames := c.q
+		c.q = nil
+		c.qmu.Unlock()
+		c.s.metrics.queued.Add(-int64(len(frames)))
+		for len(frames) > 0 {
+			b, n := batch(frames)
+			frames = frames[n:]
 			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
 			err := c.ws.Write(ctx, websocket.MessageText, b)
 			cancel()
 			if err != nil {
 				c.close(websocket.StatusGoingAway, "write failed")
-				return
+				break
 			}
 		}
 	}
+}
+
+var batchOpen, batchClose = []byte(`{"op":"batch","data":[`), []byte(`]}`)
+
+// batch returns the frame to write for the first frames and how many it
+// holds: a single frame as is, several as one batch frame.
+func batch(frames [][]byte) ([]byte, int) {
+	if len(frames) == 1 || len(frames[0]) >= maxBatchBytes {
+		return frames[0], 1
+	}
+	size, n := len(batchOpen)+len(batchClose), 0
+	for n < len(frames) && size+len(frames[n])+1 <= maxBatchBytes {
+		size += len(frames[n]) + 1
+		n++
+	}
+	if n == 1 {
+		return frames[0], 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, batchOpen...)
+	for i, f := range frames[:n] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f...)
+	}
+	return append(b, batchClose...), n
 }

@@ -170,7 +170,8 @@ func TestKickedConnection(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	register(t, ts, "alice")
 	for _, uid := range []int64{0, 1} { // kicked during or after its login
-		c := &conn{s: ts.srv, ctx: t.Context(), appKey: ts.appKey, platform: wire.PlatformAndroid, uid: uid, out: make(chan []byte, 16)}
+		// writing: no writer starts (there is no socket); frames stay in q.
+		c := &conn{s: ts.srv, ctx: t.Context(), appKey: ts.appKey, platform: wire.PlatformAndroid, uid: uid, writing: true}
 		c.kicked.Store(true)
 		if c.loggedIn() {
 			t.Errorf("uid %d: a kicked connection reports itself logged in", uid)
@@ -185,7 +186,10 @@ func TestKickedConnection(t *testing.T) {
 		}
 		c.dispatch(&wire.Frame{Op: wire.OpMyInfo, ID: 2})
 		var f wire.Frame
-		if err := json.Unmarshal(<-c.out, &f); err != nil || f.ID != 2 || f.Code != jmsg.TcpUserOfflineState {
+		if len(c.q) == 0 {
+			t.Fatalf("uid %d: my_info on a kicked connection queued nothing", uid)
+		}
+		if err := json.Unmarshal(c.q[len(c.q)-1], &f); err != nil || f.ID != 2 || f.Code != jmsg.TcpUserOfflineState {
 			t.Errorf("uid %d: my_info on a kicked connection = %+v (%v), want code %d", uid, f, err, jmsg.TcpUserOfflineState)
 		}
 	}

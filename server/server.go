@@ -222,7 +222,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(-1) // serve reads frames in bounded chunks itself
 	ctx, cancel := context.WithCancel(s.ctx)
-	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel, out: make(chan []byte, s.cfg.SendQueue)}
+	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel}
+	// On shutdown (the server's context ends) the connection closes at
+	// once; a connection that ends by itself stops this first.
+	stop := context.AfterFunc(ctx, func() { c.close(websocket.StatusGoingAway, "server shutting down") })
+	defer stop()
 	s.metrics.connections.Add(1)
 	defer s.metrics.connections.Add(-1)
 	c.serve()

@@ -215,3 +215,27 @@ func DecodeData(f *Frame, v any) error {
 	}
 	return nil
 }
+
+// OpBatch is a push that carries several frames, in order, as its data: a
+// JSON array of frames. jmsgd sends one when several frames wait for a
+// connection; a client handles each element as if it had arrived alone.
+const OpBatch = "batch"
+
+// SplitBatch returns the frames of a batch frame b in order, or b alone
+// when it is not a batch. The frames share b's memory.
+func SplitBatch(b []byte) ([][]byte, error) {
+	if !bytes.HasPrefix(b, []byte(`{"op":"batch","data":[`)) {
+		return [][]byte{b}, nil
+	}
+	var f struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(f.Data))
+	for i, d := range f.Data {
+		out[i] = d
+	}
+	return out, nil
+}

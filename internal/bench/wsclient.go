@@ -60,29 +60,75 @@ func (c *wsClient) read() {
 			c.mu.Unlock()
 			return
 		}
-		if bytes.HasPrefix(b, pushPrefix) {
-			if c.onPush != nil {
-				c.onPush(b)
+		frames, err := splitBatch(b)
+		if err != nil {
+			continue
+		}
+		for _, fb := range frames {
+			c.handle(fb)
+		}
+	}
+}
+
+// splitBatch is wire.SplitBatch without decoding the frames: it cuts a
+// batch at the top-level commas of its data array.
+func splitBatch(b []byte) ([][]byte, error) {
+	if !bytes.HasPrefix(b, batchPrefix) {
+		return [][]byte{b}, nil
+	}
+	data := b[len(batchPrefix) : len(b)-2] // without ]}
+	var out [][]byte
+	depth, inStr, esc, start := 0, false, false, 0
+	for i, ch := range data {
+		switch {
+		case esc:
+			esc = false
+		case inStr:
+			if ch == '\\' {
+				esc = true
+			} else if ch == '"' {
+				inStr = false
 			}
-			continue
+		case ch == '"':
+			inStr = true
+		case ch == '{' || ch == '[':
+			depth++
+		case ch == '}' || ch == ']':
+			depth--
+		case ch == ',' && depth == 0:
+			out = append(out, data[start:i])
+			start = i + 1
 		}
-		var f wire.Frame
-		if json.Unmarshal(b, &f) != nil {
-			continue
+	}
+	return append(out, data[start:]), nil
+}
+
+var batchPrefix = []byte(`{"op":"batch","data":[`)
+
+// handle routes one frame.
+func (c *wsClient) handle(b []byte) {
+	if bytes.HasPrefix(b, pushPrefix) {
+		if c.onPush != nil {
+			c.onPush(b)
 		}
-		if f.ID == 0 {
-			if c.onPush != nil {
-				c.onPush(b)
-			}
-			continue
+		return
+	}
+	var f wire.Frame
+	if json.Unmarshal(b, &f) != nil {
+		return
+	}
+	if f.ID == 0 {
+		if c.onPush != nil {
+			c.onPush(b)
 		}
-		c.mu.Lock()
-		ch := c.pending[f.ID]
-		delete(c.pending, f.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- &f
-		}
+		return
+	}
+	c.mu.Lock()
+	ch := c.pending[f.ID]
+	delete(c.pending, f.ID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- &f
 	}
 }
 
