@@ -173,8 +173,9 @@ func parallel(workers, n int, fn func(i int) error) error {
 // 10,000 messages through one, because an SDK client's local store makes
 // sending that many take minutes under -race.
 type rawSession struct {
-	ws   *websocket.Conn
-	next uint64
+	ws      *websocket.Conn
+	next    uint64
+	pending [][]byte // frames of a batch not yet returned
 }
 
 // rawLogin opens a protocol session of username on platform.
@@ -212,13 +213,20 @@ func (r *rawSession) write(ctx context.Context, op string, in any) (uint64, erro
 	return r.next, r.ws.Write(ctx, websocket.MessageText, b)
 }
 
-// read returns the next response, skipping pushes.
+// read returns the next response, skipping pushes and unpacking batches.
 func (r *rawSession) read(ctx context.Context) (*wire.Frame, error) {
 	for {
-		_, b, err := r.ws.Read(ctx)
-		if err != nil {
-			return nil, err
+		if len(r.pending) == 0 {
+			_, b, err := r.ws.Read(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if r.pending, err = wire.SplitBatch(b); err != nil {
+				return nil, err
+			}
 		}
+		b := r.pending[0]
+		r.pending = r.pending[1:]
 		var f wire.Frame
 		if err := json.Unmarshal(b, &f); err != nil {
 			return nil, err
