@@ -76,6 +76,15 @@ func (c *conn) resolveUsers(names []string, emptyCode, missingCode, dupCode int)
 	return uids, nil
 }
 
+// groupReq decodes a request that names a group.
+func groupReq(f *wire.Frame) (wire.GroupReq, error) {
+	var req wire.GroupReq
+	if err := wire.DecodeData(f, &req); err != nil {
+		return req, err
+	}
+	return req, validGID(req.GID)
+}
+
 func validGID(gid int64) error {
 	if gid <= 0 {
 		return jmsg.E(jmsg.ServerGroupIDNotExist)
@@ -259,11 +268,8 @@ func (c *conn) memberOf(gid int64) (*groupState, *store.GroupMember, error) {
 }
 
 func handleGroupInfo(c *conn, f *wire.Frame) (any, error) {
-	var req wire.GroupReq
-	if err := wire.DecodeData(f, &req); err != nil {
-		return nil, err
-	}
-	if err := validGID(req.GID); err != nil {
+	req, err := groupReq(f)
+	if err != nil {
 		return nil, err
 	}
 	return c.inWritePath(func() (any, error) {
@@ -276,11 +282,8 @@ func handleGroupInfo(c *conn, f *wire.Frame) (any, error) {
 }
 
 func handleGroupMembers(c *conn, f *wire.Frame) (any, error) {
-	var req wire.GroupReq
-	if err := wire.DecodeData(f, &req); err != nil {
-		return nil, err
-	}
-	if err := validGID(req.GID); err != nil {
+	req, err := groupReq(f)
+	if err != nil {
 		return nil, err
 	}
 	res, err := c.inWritePath(func() (any, error) {
@@ -424,11 +427,8 @@ func handleUpdateGroupInfo(c *conn, f *wire.Frame) (any, error) {
 }
 
 func handleDissolveGroup(c *conn, f *wire.Frame) (any, error) {
-	var req wire.GroupReq
-	if err := wire.DecodeData(f, &req); err != nil {
-		return nil, err
-	}
-	if err := validGID(req.GID); err != nil {
+	req, err := groupReq(f)
+	if err != nil {
 		return nil, err
 	}
 	return c.inWritePath(func() (any, error) {
@@ -454,11 +454,8 @@ func (s *Server) dissolve(st *groupState, actor int64, actorName string) error {
 }
 
 func handleExitGroup(c *conn, f *wire.Frame) (any, error) {
-	var req wire.GroupReq
-	if err := wire.DecodeData(f, &req); err != nil {
-		return nil, err
-	}
-	if err := validGID(req.GID); err != nil {
+	req, err := groupReq(f)
+	if err != nil {
 		return nil, err
 	}
 	return c.inWritePath(func() (any, error) {

@@ -3,7 +3,8 @@ package localstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
+
+	"github.com/jmsg-im/jmsg/internal/sqlmigrate"
 )
 
 // migrations[i] moves the schema from version i to i+1 (PRAGMA
@@ -65,30 +66,7 @@ var migrations = []string{
 // SchemaVersion is the schema version this SDK writes.
 var SchemaVersion = len(migrations)
 
+// migrate brings the database to the newest schema.
 func migrate(ctx context.Context, db *sql.DB) error {
-	var v int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		return fmt.Errorf("reading schema version: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this SDK's %d", v, len(migrations))
-	}
-	for ; v < len(migrations); v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-	}
-	return nil
+	return sqlmigrate.Apply(ctx, db, migrations, "SDK")
 }

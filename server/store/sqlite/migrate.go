@@ -3,7 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
+
+	"github.com/jmsg-im/jmsg/internal/sqlmigrate"
 )
 
 // migrations are applied in order; migrations[i] moves the schema from
@@ -143,32 +144,7 @@ var migrations = []string{
 	INSERT INTO counters (name, value) SELECT 'msg_id', coalesce(max(msg_id), 0) FROM messages;`,
 }
 
-// migrate brings the database to the newest schema, one transaction per
-// step. A database newer than this code is refused.
+// migrate brings the database to the newest schema.
 func migrate(ctx context.Context, db *sql.DB) error {
-	var v int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-		return fmt.Errorf("reading schema version: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this jmsgd (%d)", v, len(migrations))
-	}
-	for ; v < len(migrations); v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", v+1, err)
-		}
-	}
-	return nil
+	return sqlmigrate.Apply(ctx, db, migrations, "jmsgd")
 }
