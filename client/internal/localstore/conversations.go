@@ -75,7 +75,12 @@ func (d *DB) ConversationByID(ctx context.Context, id int64) (Conversation, erro
 // Conversations returns every conversation, newest message first;
 // conversations without messages come last, newest created first.
 func (d *DB) Conversations(ctx context.Context) ([]Conversation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+convCols+` FROM conversations ORDER BY latest_time DESC, ctime DESC, id DESC`)
+	return d.queryConvs(ctx, `SELECT `+convCols+` FROM conversations ORDER BY latest_time DESC, ctime DESC, id DESC`)
+}
+
+// queryConvs runs a query of convCols rows.
+func (d *DB) queryConvs(ctx context.Context, q string, args ...any) ([]Conversation, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -137,20 +142,7 @@ func (d *DB) RaiseRead(ctx context.Context, id, seq int64) (bool, error) {
 // PendingReads returns the conversations whose read position the server
 // does not have yet.
 func (d *DB) PendingReads(ctx context.Context) ([]Conversation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+convCols+` FROM conversations WHERE read_pending = 1 AND server_conv_id != 0`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Conversation
-	for rows.Next() {
-		c, err := scanConv(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return d.queryConvs(ctx, `SELECT `+convCols+` FROM conversations WHERE read_pending = 1 AND server_conv_id != 0`)
 }
 
 // recountUnread sets a conversation's unread count: the messages others

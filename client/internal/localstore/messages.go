@@ -202,8 +202,13 @@ func (d *DB) MessageByID(ctx context.Context, id int64) (Message, error) {
 // Messages returns up to limit messages of a conversation newest first,
 // skipping offset: unsent messages first, then by server sequence.
 func (d *DB) Messages(ctx context.Context, convID int64, offset, limit int) ([]Message, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv_id = ?
+	return d.queryMsgs(ctx, `SELECT `+msgCols+` FROM messages WHERE conv_id = ?
 		ORDER BY seq IS NULL DESC, seq DESC, id DESC LIMIT ? OFFSET ?`, convID, limit, offset)
+}
+
+// queryMsgs runs a query of msgCols rows.
+func (d *DB) queryMsgs(ctx context.Context, q string, args ...any) ([]Message, error) {
+	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,21 +240,8 @@ func (d *DB) LatestMessage(ctx context.Context, convID int64) (Message, error) {
 // Outbox returns up to limit messages waiting to be sent (status Sending),
 // oldest first.
 func (d *DB) Outbox(ctx context.Context, limit int) ([]Message, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE status = ? AND received = 0 ORDER BY id LIMIT ?`,
+	return d.queryMsgs(ctx, `SELECT `+msgCols+` FROM messages WHERE status = ? AND received = 0 ORDER BY id LIMIT ?`,
 		statusSending, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMsg(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // CancelSending marks a message that is still waiting to be sent
