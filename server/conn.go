@@ -30,13 +30,13 @@ type conn struct {
 	reason string
 	kicked atomic.Bool
 
-	qmu        sync.Mutex // guards q, writing, closeAfter and ended
-	qcond      *sync.Cond // signalled when the writer stops
-	q          [][]byte   // encoded frames waiting, oldest first
-	writing    bool       // a writer goroutine is running
-	closeAfter bool       // close (login kicked) once q is written
-	ended      bool       // no writer may start any more
-	workers    sync.WaitGroup
+	qmu        sync.Mutex    // guards q, writing, closeAfter and ended
+	qcond      *sync.Cond    // signalled when the writer stops
+	q          [][]byte      // encoded frames waiting, oldest first
+	writing    bool          // a writer goroutine is running
+	closeAfter bool          // close (login kicked) once q is written
+	ended      bool          // no writer may start any more
+	closerDone chan struct{} // closed when close's goroutine is done; set by close
 
 	// Session state, owned by the read loop.
 	appKey    string
@@ -64,7 +64,13 @@ func (c *conn) serve() {
 			c.s.hub.unbind(c, c.uid, c.platform)
 		}
 		c.close(websocket.StatusNormalClosure, "")
-		c.workers.Wait()
+		c.qmu.Lock()
+		c.ended = true
+		for c.writing {
+			c.qcond.Wait()
+		}
+		c.qmu.Unlock()
+		<-c.closerDone
 	}()
 	max := c.s.cfg.MaxFrameBytes
 	for {
@@ -230,8 +236,7 @@ func (c *conn) startWriterLocked() {
 		return
 	}
 	c.writing = true
-	c.workers.Add(1)
-	go c.writeQueued()
+	go c.writeQueued() // ends with writing = false, which serve waits for
 }
 
 // kick ends the session because another login took its place: the client
@@ -259,9 +264,9 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closed.Do(func() {
 		c.code, c.reason = code, reason
 		c.cancel()
-		c.workers.Add(1)
+		c.closerDone = make(chan struct{})
 		go func() {
-			defer c.workers.Done()
+			defer close(c.closerDone)
 			c.qmu.Lock()
 			c.ended = true
 			for c.writing { // let a write in progress end: it sees ctx
@@ -289,7 +294,6 @@ const maxBatchBytes = 256 << 10
 // out as one batch frame ({"op":"batch","data":[frame,…]}), in order: one
 // write for many pushes.
 func (c *conn) writeQueued() {
-	defer c.workers.Done()
 	for {
 		c.qmu.Lock()
 		if len(c.q) == 0 || c.ctx.Err() != nil {
