@@ -71,13 +71,6 @@ func (h *hub) sessions(dst []*conn, uid int64) []*conn {
 	return append(dst, h.users[uid]...)
 }
 
-// online reports whether uid has a session.
-func (h *hub) online(uid int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.users[uid]) > 0
-}
-
 // count returns the number of bound sessions.
 func (h *hub) count() int {
 	h.mu.Lock()
