@@ -97,65 +97,72 @@ func required(pairs ...string) error {
 	return nil
 }
 
+// account holds the flags of register and login.
+type account struct {
+	dir, server, appKey, user, pass *string
+}
+
+func accountFlags(fs *flag.FlagSet, dir *string) account {
+	return account{dir: dir,
+		server: fs.String("server", "", "jmsgd base URL"),
+		appKey: fs.String("appkey", "", "app key"),
+		user:   fs.String("u", "", "username"),
+		pass:   fs.String("p", "", "password"),
+	}
+}
+
+// client checks the flags and returns an SDK client for platform.
+func (a account) client(platform string) (*client.Client, string, error) {
+	if err := required("server", *a.server, "appkey", *a.appKey, "u", *a.user, "p", *a.pass); err != nil {
+		return nil, "", err
+	}
+	dir, err := configDir(*a.dir)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := newSDK(dir, *a.server, *a.appKey, platform)
+	return c, dir, err
+}
+
 func cmdRegister(ctx context.Context, args []string, out io.Writer) error {
 	fs, dirFlag := newFlags("register")
-	server := fs.String("server", "", "jmsgd base URL")
-	appKey := fs.String("appkey", "", "app key")
-	user := fs.String("u", "", "username")
-	pass := fs.String("p", "", "password")
+	acct := accountFlags(fs, dirFlag)
 	nick := fs.String("nickname", "", "nickname")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := required("server", *server, "appkey", *appKey, "u", *user, "p", *pass); err != nil {
-		return err
-	}
-	dir, err := configDir(*dirFlag)
-	if err != nil {
-		return err
-	}
-	c, err := newSDK(dir, *server, *appKey, "")
+	c, _, err := acct.client("")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Register(ctx, *user, *pass, &jmsg.UserInfo{Nickname: *nick}); err != nil {
+	if err := c.Register(ctx, *acct.user, *acct.pass, &jmsg.UserInfo{Nickname: *nick}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "registered %s\n", *user)
+	fmt.Fprintf(out, "registered %s\n", *acct.user)
 	return nil
 }
 
 func cmdLogin(ctx context.Context, args []string, out io.Writer) error {
 	fs, dirFlag := newFlags("login")
-	server := fs.String("server", "", "jmsgd base URL")
-	appKey := fs.String("appkey", "", "app key")
-	user := fs.String("u", "", "username")
-	pass := fs.String("p", "", "password")
+	acct := accountFlags(fs, dirFlag)
 	platform := fs.String("platform", "w", "platform letter: a, i, j or w")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := required("server", *server, "appkey", *appKey, "u", *user, "p", *pass); err != nil {
-		return err
-	}
-	dir, err := configDir(*dirFlag)
-	if err != nil {
-		return err
-	}
-	c, err := newSDK(dir, *server, *appKey, *platform)
+	c, dir, err := acct.client(*platform)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Login(ctx, *user, *pass); err != nil {
+	if err := c.Login(ctx, *acct.user, *acct.pass); err != nil {
 		return err
 	}
-	s := saved{Server: *server, AppKey: *appKey, Platform: *platform, Username: *user, Token: c.Token()}
+	s := saved{Server: *acct.server, AppKey: *acct.appKey, Platform: *platform, Username: *acct.user, Token: c.Token()}
 	if err := storeSession(dir, s); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "logged in as %s\n", *user)
+	fmt.Fprintf(out, "logged in as %s\n", *acct.user)
 	return nil
 }
 
