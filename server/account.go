@@ -123,13 +123,11 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 			return nil, err
 		}
 	}
-	devs, err := c.s.store.Devices(c.ctx, c.appKey, u.UID)
+	devs, err := c.s.devices.list(c.ctx, c.appKey, u.UID)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.s.store.TouchDevice(c.ctx, c.appKey, u.UID, c.platform, now); err != nil {
-		return nil, err
-	}
+	c.s.devices.touch(c.appKey, u.UID, c.platform, now)
 	c.uid, c.username, c.tokenHash = u.UID, u.Username, tokenHash
 	old := c.s.hub.bind(c, u.UID, c.platform)
 	resp := wire.LoginResp{User: u.UserInfo, ServerTime: now, Token: token}

@@ -54,7 +54,11 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	if err := st.CreateApp(t.Context(), store.App{AppKey: ts.appKey, MasterSecret: randomKey(t), Name: "test", CTimeMs: time.Now().UnixMilli()}); err != nil {
 		t.Fatalf("CreateApp() = %v", err)
 	}
-	ts.srv = New(cfg, st)
+	srv, err := New(cfg, st)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	ts.srv = srv
 	ts.http = httptest.NewServer(ts.srv.Handler())
 	ts.url = "ws" + strings.TrimPrefix(ts.http.URL, "http") + "/v1/ws"
 	t.Cleanup(func() {

@@ -3,49 +3,62 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
+	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/wire"
 )
 
-// conn is one client connection. Its read loop (serve) owns the session
-// state below. Frames to send wait in a queue; a writer goroutine runs
-// only while the queue holds something, so an idle connection costs one
-// goroutine. Other goroutines (the publisher, another connection kicking
-// this one) only call enqueue, kick and close.
+// conn is one client connection. No goroutine waits on an idle one: the
+// server's poller starts readable when the socket has bytes, and that
+// handler owns the read state and the session state below until it
+// returns (rmu). Frames to send wait in a queue; a writer goroutine runs
+// only while the queue holds something. Other goroutines (the publisher,
+// another connection kicking this one) only call enqueue, kick and close.
 type conn struct {
 	s      *Server
-	ws     *websocket.Conn
-	ctx    context.Context // cancelled when the connection ends
-	cancel context.CancelFunc
-	closed sync.Once
-	code   websocket.StatusCode // close status, set once by close
-	reason string
+	nc     net.Conn
+	rc     syscall.RawConn
+	fd     int
+	ctx    context.Context // the server's: requests end with it
+	closed atomic.Bool     // set by close: nothing more is read or queued
+	once   sync.Once
 	kicked atomic.Bool
 
-	qmu        sync.Mutex    // guards q, writing, closeAfter and ended
-	qcond      *sync.Cond    // signalled when the writer stops
-	q          [][]byte      // encoded frames waiting, oldest first
-	writing    bool          // a writer goroutine is running
-	closeAfter bool          // close (login kicked) once q is written
-	ended      bool          // no writer may start any more
-	closerDone chan struct{} // closed when close's goroutine is done; set by close
+	wmu     sync.Mutex  // serialises writes to nc
+	aborted atomic.Bool // writes are to fail at once: closing without a handshake
 
-	// Session state, owned by the read loop.
+	qmu        sync.Mutex // guards q, writing, closeAfter and ended
+	qcond      sync.Cond  // signalled when the writer stops
+	q          [][]byte   // encoded frames waiting, oldest first
+	writing    bool       // a writer goroutine is running
+	closeAfter bool       // close (login kicked) once q is written
+	ended      bool       // no writer may start any more
+
+	// Read state, owned by the holder of rmu (readable, then close).
+	rmu     sync.Mutex
+	rbuf    []byte    // bytes of an incomplete frame; nil when there are none
+	msg     []byte    // a fragmented message being assembled
+	msgOp   ws.OpCode // the opcode of msg
+	inMsg   bool      // a fragmented message has begun and not ended
+	skip    int64     // bytes of an over-long frame still to discard
+	skipMsg bool      // the message being received is over-long: discard it
+
+	// Session state, owned by the holder of rmu.
 	appKey    string
 	platform  string
 	uid       int64
 	username  string
 	tokenHash []byte // the login token of this session
 
-	// Request rate, owned by the read loop.
+	// Request rate, owned by the holder of rmu.
 	reqWindow time.Time
 	reqCount  int
 }
@@ -55,77 +68,20 @@ var errAsync = errors.New("response sent asynchronously")
 
 func (c *conn) loggedIn() bool { return c.uid != 0 && !c.kicked.Load() }
 
-// serve runs the connection until the client leaves, the server closes or
-// the connection is dropped. It returns after the writer has stopped.
-func (c *conn) serve() {
-	c.qcond = sync.NewCond(&c.qmu)
-	defer func() {
-		if c.uid != 0 {
-			c.s.hub.unbind(c, c.uid, c.platform)
-		}
-		c.close(websocket.StatusNormalClosure, "")
-		c.qmu.Lock()
-		c.ended = true
-		for c.writing {
-			c.qcond.Wait()
-		}
-		c.qmu.Unlock()
-		<-c.closerDone
-	}()
-	max := c.s.cfg.MaxFrameBytes
-	for {
-		// Not c.ctx: cancelling a read drops the socket without a close
-		// frame. close closes the socket when the connection ends, which
-		// ends this read.
-		typ, r, err := c.ws.Reader(context.Background())
-		if err != nil {
-			return
-		}
-		if !c.readFrame(typ, r, max) {
-			return
-		}
+// handleText handles one complete text or binary message.
+func (c *conn) handleText(op ws.OpCode, payload []byte) {
+	if op != ws.OpText {
+		c.sendError("", 0, jmsg.Errorf(jmsg.ServerInvalidRequest, "binary frames are not part of the protocol"))
+		return
 	}
-}
-
-// readBufs holds frame buffers between reads, so that an idle connection
-// holds none.
-var readBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// readFrame reads and handles one frame; false when the connection failed.
-func (c *conn) readFrame(typ websocket.MessageType, r io.Reader, max int) bool {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	if cap(*bp) < max+1 {
-		*bp = make([]byte, max+1)
+	f, err := wire.Decode(payload, c.s.cfg.MaxFrameBytes) // copies what it keeps: payload is reused
+	if err != nil {
+		var de *wire.DecodeError
+		errors.As(err, &de)
+		c.sendError(de.Op, de.ID, de.Err)
+		return
 	}
-	buf := (*bp)[:max+1]
-	{
-		n, err := io.ReadFull(r, buf)
-		switch {
-		case err == nil: // more than max bytes
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return false
-			}
-			c.sendError("", 0, jmsg.Errorf(jmsg.ServerMessageTooLong, "frame exceeds %d bytes", max))
-			return true
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		default:
-			return false
-		}
-		if typ != websocket.MessageText {
-			c.sendError("", 0, jmsg.Errorf(jmsg.ServerInvalidRequest, "binary frames are not part of the protocol"))
-			return true
-		}
-		f, err := wire.Decode(buf[:n], max) // copies what it keeps: buf is reused
-		if err != nil {
-			var de *wire.DecodeError
-			errors.As(err, &de)
-			c.sendError(de.Op, de.ID, de.Err)
-			return true
-		}
-		c.dispatch(f)
-	}
-	return true
+	c.dispatch(f)
 }
 
 // dispatch runs the handler of f and sends its response. A panic in a
@@ -213,7 +169,7 @@ func (c *conn) sendFrame(f *wire.Frame) {
 // dropped, and the client catches up through sync when it reconnects.
 func (c *conn) enqueue(b []byte) {
 	c.qmu.Lock()
-	if c.ended || c.ctx.Err() != nil {
+	if c.ended || c.closed.Load() {
 		c.qmu.Unlock()
 		return
 	}
@@ -221,7 +177,7 @@ func (c *conn) enqueue(b []byte) {
 		c.qmu.Unlock()
 		c.s.metrics.slowConsumers.Add(1)
 		c.s.log.Warn("dropping slow consumer", "queue", c.s.cfg.SendQueue)
-		c.close(websocket.StatusPolicyViolation, "slow consumer")
+		c.close(ws.StatusPolicyViolation, "slow consumer")
 		return
 	}
 	c.q = append(c.q, b)
@@ -256,34 +212,74 @@ func (c *conn) kick() {
 	c.qmu.Unlock()
 }
 
-// close ends the connection: writes stop, and the socket is closed with
-// code and reason — with a close handshake, or at once for a slow
-// consumer, a failed write or a shutdown, whose peer is not to be waited
-// for. That ends the read loop. Only the first call counts.
-func (c *conn) close(code websocket.StatusCode, reason string) {
-	c.closed.Do(func() {
-		c.code, c.reason = code, reason
-		c.cancel()
-		c.closerDone = make(chan struct{})
-		go func() {
-			defer close(c.closerDone)
-			c.qmu.Lock()
-			c.ended = true
-			for c.writing { // let a write in progress end: it sees ctx
-				c.qcond.Wait()
-			}
-			for range c.q {
-				c.s.metrics.queued.Add(-1)
-			}
-			c.q = nil
-			c.qmu.Unlock()
-			if code == websocket.StatusPolicyViolation || code == websocket.StatusGoingAway {
-				c.ws.CloseNow()
-			} else {
-				c.ws.Close(code, reason)
-			}
-		}()
+// close ends the connection: reading and queueing stop at once, and a
+// goroutine finishes the job — waits for the writer, sends a close frame
+// with code and reason and waits for the client's (a close handshake), or
+// for a slow consumer, a failed write or a shutdown, whose peer is not to be
+// waited for, closes the socket at once. Only the first call counts.
+func (c *conn) close(code ws.StatusCode, reason string) {
+	c.end(code, reason, code != ws.StatusPolicyViolation && code != ws.StatusGoingAway)
+}
+
+// end is close, saying whether to send a close frame and wait for the
+// client's.
+func (c *conn) end(code ws.StatusCode, reason string, handshake bool) {
+	c.once.Do(func() {
+		c.closed.Store(true)
+		go c.finish(code, reason, handshake)
 	})
+}
+
+// closeTimeout bounds the wait for a client's close frame.
+const closeTimeout = 5 * time.Second
+
+// finish ends the connection for close.
+func (c *conn) finish(code ws.StatusCode, reason string, handshake bool) {
+	if !handshake { // a write blocked on this peer ends now
+		c.aborted.Store(true)
+		c.nc.SetWriteDeadline(time.Now())
+	}
+	c.qmu.Lock()
+	c.ended = true
+	for c.writing { // let a write in progress end
+		c.qcond.Wait()
+	}
+	c.s.metrics.queued.Add(-int64(len(c.q)))
+	c.q = nil
+	c.qmu.Unlock()
+	c.rmu.Lock() // a handler in progress returns: closed is set
+	defer c.rmu.Unlock()
+	if handshake {
+		c.writeControl(ws.OpClose, ws.NewCloseFrameBody(code, reason))
+		c.awaitClose()
+	}
+	c.s.poller.remove(c)
+	c.nc.Close()
+	if c.uid != 0 {
+		c.s.hub.unbind(c, c.uid, c.platform)
+	}
+	c.rbuf, c.msg = nil, nil
+	c.s.metrics.connections.Add(-1)
+	c.s.wg.Done()
+}
+
+// writeControl writes a control frame, or nothing once the socket failed.
+func (c *conn) writeControl(op ws.OpCode, payload []byte) error {
+	return c.writeFrame(op, payload)
+}
+
+// writeFrame writes one frame within the write timeout.
+func (c *conn) writeFrame(op ws.OpCode, payload []byte) error {
+	var hdr [ws.MaxHeaderSize]byte
+	bufs := net.Buffers{appendHeader(hdr[:0], op, len(payload)), payload}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	if c.aborted.Load() { // after the deadline: finish's may be overwritten
+		return net.ErrClosed
+	}
+	_, err := bufs.WriteTo(c.nc)
+	return err
 }
 
 // maxBatchBytes bounds one batch frame, far below what clients read in one
@@ -296,13 +292,13 @@ const maxBatchBytes = 256 << 10
 func (c *conn) writeQueued() {
 	for {
 		c.qmu.Lock()
-		if len(c.q) == 0 || c.ctx.Err() != nil {
-			closeNow := c.closeAfter && c.ctx.Err() == nil
+		if len(c.q) == 0 || c.closed.Load() {
+			closeNow := c.closeAfter && !c.closed.Load()
 			c.writing = false
 			c.qcond.Broadcast()
 			c.qmu.Unlock()
 			if closeNow {
-				c.close(websocket.StatusNormalClosure, "login kicked")
+				c.close(ws.StatusNormalClosure, "login kicked")
 			}
 			return
 		}
@@ -313,11 +309,8 @@ func (c *conn) writeQueued() {
 		for len(frames) > 0 {
 			b, n := batch(frames)
 			frames = frames[n:]
-			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "write failed")
+			if err := c.writeFrame(ws.OpText, b); err != nil {
+				c.close(ws.StatusGoingAway, "write failed")
 				break
 			}
 		}

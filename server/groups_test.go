@@ -1565,7 +1565,11 @@ func TestGroupStateReloaded(t *testing.T) {
 
 	// A second engine on the same store, the first one stopped.
 	ts.srv.Close()
-	ts2 := &testServer{srv: New(Config{BcryptCost: 4}, ts.st), st: ts.st, appKey: ts.appKey}
+	srv2, err := New(Config{BcryptCost: 4}, ts.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts2 := &testServer{srv: srv2, st: ts.st, appKey: ts.appKey}
 	ts2.http = httptest.NewServer(ts2.srv.Handler())
 	ts2.url = "ws" + strings.TrimPrefix(ts2.http.URL, "http") + "/v1/ws"
 	t.Cleanup(func() {

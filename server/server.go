@@ -5,12 +5,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/jmsg-im/jmsg/server/store"
 	"github.com/jmsg-im/jmsg/wire"
@@ -23,7 +25,7 @@ type Config struct {
 	SendQueue      int           // frames queued per connection before it is dropped as slow; default 1024, at least 2×CommitBatchMax
 	WriteTimeout   time.Duration // per frame write; default 10s
 	CommitBatchMax int           // most messages per commit; default 512
-	PositionFlush  time.Duration // how often delivered positions are written; default 500ms
+	PositionFlush  time.Duration // how often delivered positions and device logins are written; default 500ms
 	BcryptCost     int           // password hashing cost; default 10
 
 	// HistoryRetention is how long messages are kept; negative keeps them
@@ -139,7 +141,10 @@ type Server struct {
 	pub       chan func() // the publisher's work, in commit order; closed after the committer ends
 	users     *userCache
 	positions *positions
+	devices   *devices
 	metrics   *metrics
+	poller    *poller
+	pollDone  chan struct{} // closed when the poller's goroutine has ended
 
 	sendLimit  *windowLimiter // per user: messages per minute
 	loginLimit *windowLimiter // per app and username: failed logins per minute
@@ -148,15 +153,25 @@ type Server struct {
 	cancel  context.CancelFunc
 	mu      sync.Mutex // guards closing, and wg.Add against Close's Wait
 	closing bool
-	wg      sync.WaitGroup // connections, the committer and the position writer
+	wg      sync.WaitGroup // connections, the committer, the publisher, the position and device writers
 }
 
 // New starts a server on st. The server does not own st: close it after
 // the server.
-func New(cfg Config, st store.Store) *Server {
+func New(cfg Config, st store.Store) (*Server, error) {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, store: st, log: cfg.Logger, hub: newHub(), ctx: ctx, cancel: cancel, metrics: newMetrics()}
+	p, err := newPoller(func(c *conn) { c.readable() })
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting the connection poller: %w", err)
+	}
+	s.poller, s.pollDone = p, make(chan struct{})
+	go func() {
+		defer close(s.pollDone)
+		p.run()
+	}()
 	s.metrics.watchSessions(s.hub)
 	s.users = newUserCache(st, 1<<17)
 	s.groups = newGroupCache(st)
@@ -164,6 +179,7 @@ func New(cfg Config, st store.Store) *Server {
 	s.commits = &committer{in: make(chan any, 4*cfg.CommitBatchMax), st: st, max: cfg.CommitBatchMax,
 		check: s.checkSend, route: s.route, publish: s.publish, post: s.post, log: cfg.Logger, metrics: s.metrics}
 	s.positions = newPositions(st, cfg.PositionFlush, cfg.Logger)
+	s.devices = newDevices(st, cfg.PositionFlush, cfg.Logger)
 	s.sendLimit = newWindowLimiter(cfg.SendPerMinute, time.Minute)
 	s.loginLimit = newWindowLimiter(cfg.LoginFailuresPerMinute, time.Minute)
 	s.wg.Add(3)
@@ -187,7 +203,12 @@ func New(cfg Config, st store.Store) *Server {
 		defer s.wg.Done()
 		s.positions.run(ctx)
 	}()
-	return s
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.devices.run(ctx)
+	}()
+	return s, nil
 }
 
 // Handler returns the HTTP handler of the client protocol: a WebSocket
@@ -203,6 +224,14 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// upgrader accepts WebSocket connections speaking the client protocol.
+var upgrader = ws.HTTPUpgrader{
+	Protocol: func(p string) bool { return p == wire.Subprotocol },
+	Timeout:  10 * time.Second,
+}
+
+// serveWS upgrades the request and hands the connection to the poller;
+// the HTTP server's goroutine and buffers are released when it returns.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closing {
@@ -210,26 +239,48 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	s.wg.Add(1)
+	s.wg.Add(1) // done by the connection's finish
 	s.mu.Unlock()
-	defer s.wg.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:       []string{wire.Subprotocol},
-		InsecureSkipVerify: true, // the protocol authenticates with credentials, not cookies
-	})
+	nc, rw, _, err := upgrader.Upgrade(r, w)
 	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		s.wg.Done()
 		return
 	}
-	ws.SetReadLimit(-1) // serve reads frames in bounded chunks itself
-	ctx, cancel := context.WithCancel(s.ctx)
-	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel}
-	// On shutdown (the server's context ends) the connection closes at
-	// once; a connection that ends by itself stops this first.
-	stop := context.AfterFunc(ctx, func() { c.close(websocket.StatusGoingAway, "server shutting down") })
-	defer stop()
+	sc, ok := nc.(syscall.Conn)
+	var rc syscall.RawConn
+	if ok {
+		rc, err = sc.SyscallConn()
+	}
+	if !ok || err != nil {
+		nc.Close()
+		s.wg.Done()
+		return
+	}
+	c := &conn{s: s, nc: nc, rc: rc, ctx: s.ctx}
+	c.qcond.L = &c.qmu
+	rc.Control(func(fd uintptr) { c.fd = int(fd) })
 	s.metrics.connections.Add(1)
-	defer s.metrics.connections.Add(-1)
-	c.serve()
+	// Bytes the client sent right after the handshake are in rw's buffer.
+	if n := rw.Reader.Buffered(); n > 0 {
+		b, _ := rw.Reader.Peek(n)
+		c.rmu.Lock()
+		ok := c.take(append([]byte(nil), b...))
+		c.rmu.Unlock()
+		if !ok {
+			c.close(ws.StatusGoingAway, "")
+			return
+		}
+	}
+	if err := s.poller.add(c); err != nil {
+		c.close(ws.StatusGoingAway, "")
+		return
+	}
+	if s.ctx.Err() != nil { // Close may have missed it
+		c.close(ws.StatusGoingAway, "server shutting down")
+	}
 }
 
 // Close ends every connection, stops the write path after it has committed
@@ -239,7 +290,12 @@ func (s *Server) Close() error {
 	s.closing = true
 	s.mu.Unlock()
 	s.cancel()
+	for _, c := range s.poller.all() {
+		c.close(ws.StatusGoingAway, "server shutting down")
+	}
 	s.wg.Wait()
+	s.poller.stop()
+	<-s.pollDone
 	return nil
 }
 

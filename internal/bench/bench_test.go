@@ -36,7 +36,7 @@ func TestScenarios(t *testing.T) {
 			}
 			switch name {
 			case "idle":
-				if r.Connections != o.Conns || r.RSSPerConnBytes == 0 {
+				if r.Connections != o.Conns || r.RSSPerConnBytes == 0 || r.Delivered != int64(o.Conns) {
 					t.Fatalf("idle: %+v", r)
 				}
 			case "reconnect":

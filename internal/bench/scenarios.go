@@ -190,7 +190,9 @@ func runGroup(ctx context.Context, t *target, o Options) (Result, error) {
 }
 
 // runIdle: Conns authenticated connections held open; reports the server's
-// memory per connection.
+// memory per connection. After the hold every connection must still answer
+// my_info (a request that needs its session): each that does counts as
+// delivered, each that does not as lost.
 func runIdle(ctx context.Context, t *target, o Options) (Result, error) {
 	var cnt counters
 	time.Sleep(time.Second) // let the fresh server settle before the baseline
@@ -203,6 +205,25 @@ func runIdle(ctx context.Context, t *target, o Options) (Result, error) {
 	defer closeAll(conns)
 	r := Result{Connections: len(conns), SetupSeconds: time.Since(setup).Seconds()}
 	elapsed, before, after := measure(ctx, t, o, &cnt, o.Duration, func(ctx context.Context) { <-ctx.Done() })
+	// Held means still logged in: every connection must answer a request
+	// that needs a session. One that does not counts as lost.
+	r.Expected = int64(len(conns))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, c := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if f, err := c.call(ctx, wire.OpMyInfo, struct{}{}); err == nil && f.Code == 0 {
+				cnt.delivered.Add(1)
+			} else {
+				cnt.errors.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
 	finish(&r, &cnt, elapsed, before, after)
 	r.RSSPerConnBytes = (after.rss - base.rss) / int64(len(conns))
 	return r, nil

@@ -115,7 +115,10 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) error {
 	}
 	ecfg := cfg.engine()
 	ecfg.Logger = log
-	eng := server.New(ecfg, st)
+	eng, err := server.New(ecfg, st)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	if created {
 		fmt.Fprintf(stdout, "created app: appkey=%s master_secret=%s (kept in %s)\n",

@@ -57,8 +57,10 @@ type Users interface {
 	// SetPassword replaces the password hash of uid and, in the same
 	// transaction, revokes every login token of uid; ErrNotFound if none.
 	SetPassword(ctx context.Context, appKey string, uid int64, hash []byte) error
-	// TouchDevice records a login of uid on platform at ms.
-	TouchDevice(ctx context.Context, appKey string, uid int64, platform string, ms int64) error
+	// TouchDevices records logins in one transaction: each sets the
+	// device record of (UID, Platform) to MTimeMs. A login whose UID is not
+	// a user of appKey is skipped.
+	TouchDevices(ctx context.Context, appKey string, logins []DeviceLogin) error
 	// Devices returns the device records of uid.
 	Devices(ctx context.Context, appKey string, uid int64) ([]Device, error)
 	// PutToken stores a login token (its hash) for uid, valid until
@@ -74,6 +76,13 @@ type Users interface {
 
 // Device is the last login of a user on one platform.
 type Device struct {
+	Platform string
+	MTimeMs  int64
+}
+
+// DeviceLogin is a login of UID on Platform at MTimeMs.
+type DeviceLogin struct {
+	UID      int64
 	Platform string
 	MTimeMs  int64
 }

@@ -85,12 +85,12 @@ func addMembers(ctx context.Context, tx ptx, g store.Group, members []store.Grou
 
 // Group implements store.Groups.
 func (s *Store) Group(ctx context.Context, appKey string, gid int64) (store.Group, error) {
-	return scanGroup(s.r.QueryRowContext(ctx, `SELECT `+groupCols+` FROM groups WHERE app_key = ? AND gid = ?`, appKey, gid))
+	return scanGroup(s.readRow(ctx, `SELECT `+groupCols+` FROM groups WHERE app_key = ? AND gid = ?`, appKey, gid))
 }
 
 // GroupMembers implements store.Groups.
 func (s *Store) GroupMembers(ctx context.Context, appKey string, gid int64) ([]store.GroupMember, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.uid, m.role, m.join_time, m.silence_start, m.silence_end
+	rows, err := s.readQuery(ctx, `SELECT m.uid, m.role, m.join_time, m.silence_start, m.silence_end
 		FROM group_members m JOIN groups g ON g.gid = m.gid
 		WHERE m.gid = ? AND g.app_key = ? ORDER BY m.role = 1 DESC, m.join_time, m.uid`, gid, appKey)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Store) GroupMembers(ctx context.Context, appKey string, gid int64) ([]s
 }
 
 func (s *Store) queryGroups(ctx context.Context, q string, args ...any) ([]store.Group, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading groups: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) GroupCounts(ctx context.Context, appKey string, uids []int64) (m
 	member, owned := map[int64]int{}, map[int64]int{}
 	for _, uid := range uids {
 		var m, o int
-		err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(gm.role = 1), 0) FROM group_members gm
+		err := s.readRow(ctx, `SELECT count(*), coalesce(sum(gm.role = 1), 0) FROM group_members gm
 			JOIN groups g ON g.gid = gm.gid WHERE gm.uid = ? AND g.app_key = ? AND g.dissolved = 0`, uid, appKey).Scan(&m, &o)
 		if err != nil {
 			return nil, nil, fmt.Errorf("counting groups: %w", err)
@@ -149,7 +149,7 @@ func (s *Store) GroupCounts(ctx context.Context, appKey string, uids []int64) (m
 // PublicGroups implements store.Groups.
 func (s *Store) PublicGroups(ctx context.Context, appKey string, start, count int) ([]store.Group, int, error) {
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE app_key = ? AND type = 2 AND dissolved = 0`, appKey).Scan(&total); err != nil {
+	if err := s.readRow(ctx, `SELECT count(*) FROM groups WHERE app_key = ? AND type = 2 AND dissolved = 0`, appKey).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting public groups: %w", err)
 	}
 	gs, err := s.queryGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE app_key = ? AND type = 2 AND dissolved = 0
@@ -261,7 +261,7 @@ func (s *Store) CreateApplication(ctx context.Context, appKey string, a store.Ap
 // ApplicationByID implements store.Groups.
 func (s *Store) ApplicationByID(ctx context.Context, appKey string, eventID int64) (store.Application, error) {
 	var a store.Application
-	err := s.r.QueryRowContext(ctx, `SELECT a.event_id, a.gid, a.uid, a.reason, a.status, a.ctime
+	err := s.readRow(ctx, `SELECT a.event_id, a.gid, a.uid, a.reason, a.status, a.ctime
 		FROM group_applications a JOIN groups g ON g.gid = a.gid WHERE a.event_id = ? AND g.app_key = ?`, eventID, appKey).
 		Scan(&a.EventID, &a.GID, &a.UID, &a.Reason, &a.Status, &a.CTimeMs)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -122,36 +122,42 @@ func insertMessage(ctx context.Context, tx ptx, m store.NewMessage, a store.Appe
 	return a, nil
 }
 
+// qNewestLSN reads the newest committed LSN.
+const qNewestLSN = `SELECT value FROM counters WHERE name = 'lsn'`
+
+// qChanges reads a member's conversations changed after a cursor.
+// A member who left sees the conversation change until they left:
+// its last change for them is left_lsn, its last message left_seq.
+const qChanges = `SELECT conv_id, type, peer_uid, gid, join_seq, read_seq, delivered_seq, last_seq, lsn,
+		CASE WHEN conv_last = 0 THEN 0 ELSE coalesce((SELECT min(seq) FROM messages x WHERE x.conv_id = q.conv_id), conv_last + 1) END FROM (
+	SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid,
+		m.join_seq, m.read_seq, m.delivered_seq, c.last_seq AS conv_last,
+		CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
+		CASE WHEN m.left_seq > 0 THEN max(m.left_lsn, m.member_lsn) ELSE max(c.change_lsn, m.member_lsn) END AS lsn
+	FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+	WHERE m.uid = ? AND c.app_key = ?) q
+	WHERE lsn > ? OR (lsn = ? AND conv_id > ?)
+	ORDER BY lsn, conv_id LIMIT ?`
+
 // Changes implements store.Messages. Both reads run in one transaction, so
 // the cursor matches the snapshot the changes were read from: SQLite has
 // one writer, so every LSN up to the newest committed one is visible.
 func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since store.Cursor, limit int) ([]store.ConvChange, store.Cursor, bool, error) {
 	limit = max(limit, 0) // SQLite reads a negative LIMIT as none
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.beginRead(ctx, qNewestLSN, qChanges)
 	if err != nil {
 		return nil, since, false, fmt.Errorf("reading changes: %w", err)
 	}
 	defer tx.Rollback()
 	var newest int64
-	if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'lsn'`).Scan(&newest); err != nil {
+	if err := tx.QueryRowContext(ctx, qNewestLSN).Scan(&newest); err != nil {
 		return nil, since, false, fmt.Errorf("reading lsn: %w", err)
 	}
 	tieConv := since.ConvID
 	if tieConv == 0 {
 		tieConv = math.MaxInt64 // all of since.LSN has been seen
 	}
-	// A member who left sees the conversation change until they left:
-	// its last change for them is left_lsn, its last message left_seq.
-	rows, err := tx.QueryContext(ctx, `SELECT conv_id, type, peer_uid, gid, join_seq, read_seq, delivered_seq, last_seq, lsn,
-			CASE WHEN conv_last = 0 THEN 0 ELSE coalesce((SELECT min(seq) FROM messages x WHERE x.conv_id = q.conv_id), conv_last + 1) END FROM (
-		SELECT c.conv_id, c.type, m.peer_uid, coalesce((SELECT gid FROM groups g WHERE g.conv_id = c.conv_id), 0) AS gid,
-			m.join_seq, m.read_seq, m.delivered_seq, c.last_seq AS conv_last,
-			CASE WHEN m.left_seq > 0 THEN m.left_seq ELSE c.last_seq END AS last_seq,
-			CASE WHEN m.left_seq > 0 THEN max(m.left_lsn, m.member_lsn) ELSE max(c.change_lsn, m.member_lsn) END AS lsn
-		FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-		WHERE m.uid = ? AND c.app_key = ?) q
-		WHERE lsn > ? OR (lsn = ? AND conv_id > ?)
-		ORDER BY lsn, conv_id LIMIT ?`, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
+	rows, err := tx.QueryContext(ctx, qChanges, uid, appKey, since.LSN, since.LSN, tieConv, limit+1)
 	if err != nil {
 		return nil, since, false, fmt.Errorf("reading changes: %w", err)
 	}
@@ -181,7 +187,7 @@ func (s *Store) Changes(ctx context.Context, appKey string, uid int64, since sto
 // MemberWindow implements store.Messages.
 func (s *Store) MemberWindow(ctx context.Context, appKey string, convID, uid int64) (int64, int64, bool, error) {
 	var join, left int64
-	err := s.r.QueryRowContext(ctx, `SELECT m.join_seq, m.left_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+	err := s.readRow(ctx, `SELECT m.join_seq, m.left_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
 		WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&join, &left)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
@@ -205,7 +211,7 @@ func (s *Store) History(ctx context.Context, appKey string, convID, after, befor
 		WHERE m.conv_id = ? AND c.app_key = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`
 		args = []any{convID, appKey, before, limit + 1}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readQuery(ctx, q, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("reading history: %w", err)
 	}
@@ -246,7 +252,7 @@ func (s *Store) SetDelivered(ctx context.Context, appKey string, ds []store.Deli
 // Delivered implements store.Messages.
 func (s *Store) Delivered(ctx context.Context, appKey string, convID, uid int64) (int64, error) {
 	var seq int64
-	err := s.r.QueryRowContext(ctx, `SELECT m.delivered_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+	err := s.readRow(ctx, `SELECT m.delivered_seq FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
 		WHERE m.conv_id = ? AND m.uid = ? AND c.app_key = ?`, convID, uid, appKey).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -329,7 +335,7 @@ func (s *Store) MarkLSN(ctx context.Context, nowMs int64) error {
 // PurgedLSN implements store.Messages.
 func (s *Store) PurgedLSN(ctx context.Context) (int64, error) {
 	var v int64
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'purged_lsn'`).Scan(&v)
+	err := s.readRow(ctx, `SELECT value FROM counters WHERE name = 'purged_lsn'`).Scan(&v)
 	return v, err
 }
 

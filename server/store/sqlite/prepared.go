@@ -107,3 +107,48 @@ func (s *Store) readRow(ctx context.Context, q string, args ...any) *sql.Row {
 	}
 	return s.r.QueryRowContext(ctx, q, args...)
 }
+
+// readQuery runs a read query prepared once on the read pool.
+func (s *Store) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.rstmts.get(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.r.QueryContext(ctx, q, args...)
+}
+
+// rtx is a read-only transaction whose statements were prepared on the
+// read pool before it began: preparing inside it could wait for a pool
+// connection that other transactions hold.
+type rtx struct {
+	*sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// beginRead prepares qs on the read pool and starts a read-only
+// transaction that runs them.
+func (s *Store) beginRead(ctx context.Context, qs ...string) (rtx, error) {
+	stmts := make(map[string]*sql.Stmt, len(qs))
+	for _, q := range qs {
+		if st := s.rstmts.get(ctx, q); st != nil {
+			stmts[q] = st
+		}
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return rtx{Tx: tx, stmts: stmts}, err
+}
+
+// QueryRowContext runs q within the transaction, prepared if it was.
+func (t rtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.stmts[q]; st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// QueryContext runs q within the transaction, prepared if it was.
+func (t rtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmts[q]; st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}

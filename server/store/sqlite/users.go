@@ -29,7 +29,7 @@ func (s *Store) CreateApp(ctx context.Context, a store.App) error {
 // App implements store.Apps.
 func (s *Store) App(ctx context.Context, appKey string) (store.App, error) {
 	var a store.App
-	err := s.r.QueryRowContext(ctx, `SELECT app_key, master_secret, name, ctime FROM apps WHERE app_key = ?`, appKey).
+	err := s.readRow(ctx, `SELECT app_key, master_secret, name, ctime FROM apps WHERE app_key = ?`, appKey).
 		Scan(&a.AppKey, &a.MasterSecret, &a.Name, &a.CTimeMs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, store.ErrNotFound
@@ -42,7 +42,7 @@ func (s *Store) App(ctx context.Context, appKey string) (store.App, error) {
 
 // ListApps implements store.Apps.
 func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT app_key, master_secret, name, ctime FROM apps ORDER BY ctime, app_key`)
+	rows, err := s.readQuery(ctx, `SELECT app_key, master_secret, name, ctime FROM apps ORDER BY ctime, app_key`)
 	if err != nil {
 		return nil, fmt.Errorf("listing apps: %w", err)
 	}
@@ -127,7 +127,7 @@ func (s *Store) UsersByID(ctx context.Context, appKey string, uids []int64) (map
 			args = append(args, id)
 		}
 		q := `SELECT ` + userCols + ` FROM users WHERE app_key = ? AND uid IN (?` + strings.Repeat(",?", n-1) + `)`
-		rows, err := s.r.QueryContext(ctx, q, args...)
+		rows, err := s.readQuery(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading users: %w", err)
 		}
@@ -182,20 +182,27 @@ func (s *Store) SetPassword(ctx context.Context, appKey string, uid int64, hash 
 	})
 }
 
-// TouchDevice implements store.Users.
-func (s *Store) TouchDevice(ctx context.Context, appKey string, uid int64, platform string, ms int64) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO devices (uid, platform, mtime)
-		SELECT uid, ?, ? FROM users WHERE app_key = ? AND uid = ?
-		ON CONFLICT (uid, platform) DO UPDATE SET mtime = excluded.mtime`, platform, ms, appKey, uid)
+// TouchDevices implements store.Users.
+func (s *Store) TouchDevices(ctx context.Context, appKey string, logins []store.DeviceLogin) error {
+	err := s.inTx(ctx, func(tx ptx) error {
+		for _, l := range logins {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO devices (uid, platform, mtime)
+				SELECT uid, ?, ? FROM users WHERE app_key = ? AND uid = ?
+				ON CONFLICT (uid, platform) DO UPDATE SET mtime = excluded.mtime`, l.Platform, l.MTimeMs, appKey, l.UID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("recording device: %w", err)
+		return fmt.Errorf("recording devices: %w", err)
 	}
 	return nil
 }
 
 // Devices implements store.Users.
 func (s *Store) Devices(ctx context.Context, appKey string, uid int64) ([]store.Device, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT d.platform, d.mtime FROM devices d JOIN users u ON u.uid = d.uid
+	rows, err := s.readQuery(ctx, `SELECT d.platform, d.mtime FROM devices d JOIN users u ON u.uid = d.uid
 		WHERE u.app_key = ? AND d.uid = ? ORDER BY d.platform`, appKey, uid)
 	if err != nil {
 		return nil, fmt.Errorf("reading devices: %w", err)
@@ -228,7 +235,7 @@ func (s *Store) PutToken(ctx context.Context, appKey string, uid int64, tokenHas
 // TokenUser implements store.Users.
 func (s *Store) TokenUser(ctx context.Context, appKey string, tokenHash []byte, nowMs int64) (int64, error) {
 	var uid int64
-	err := s.r.QueryRowContext(ctx, `SELECT t.uid FROM tokens t JOIN users u ON u.uid = t.uid
+	err := s.readRow(ctx, `SELECT t.uid FROM tokens t JOIN users u ON u.uid = t.uid
 		WHERE t.hash = ? AND u.app_key = ? AND t.expires > ?`, tokenHash, appKey, nowMs).Scan(&uid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, store.ErrNotFound

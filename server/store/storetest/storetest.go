@@ -360,14 +360,17 @@ func testDevices(t *testing.T, s store.Store) {
 	}
 	touch := func(uid int64, platform string, ms int64) {
 		t.Helper()
-		if err := s.TouchDevice(ctx(t), appA, uid, platform, ms); err != nil {
-			t.Fatalf("TouchDevice(%d, %q, %d) = %v", uid, platform, ms, err)
+		if err := s.TouchDevices(ctx(t), appA, []store.DeviceLogin{{UID: uid, Platform: platform, MTimeMs: ms}}); err != nil {
+			t.Fatalf("TouchDevices(%d, %q, %d) = %v", uid, platform, ms, err)
 		}
 	}
 	touch(a, "a", 100)
 	touch(a, "w", 200)
 	touch(a, "a", 300)
-	touch(b, "i", 400)
+	// Several logins in one call, one of them of a uid that is no user.
+	if err := s.TouchDevices(ctx(t), appA, []store.DeviceLogin{{UID: b, Platform: "i", MTimeMs: 350}, {UID: 987654321, Platform: "i", MTimeMs: 1}, {UID: b, Platform: "i", MTimeMs: 400}}); err != nil {
+		t.Fatalf("TouchDevices(batch) = %v", err)
+	}
 	want := []store.Device{{Platform: "a", MTimeMs: 300}, {Platform: "w", MTimeMs: 200}}
 	if d := devices(a); !slices.Equal(d, want) {
 		t.Errorf("Devices(alice) = %v, want %v", d, want)
@@ -1168,10 +1171,10 @@ func testAppIsolation(t *testing.T, s store.Store) {
 	if m, err := s.UsersByID(ctx(t), appB, []int64{aliceA, bobA}); err != nil || len(m) != 0 {
 		t.Errorf("UsersByID(B, A's uids) = %v, %v; want none", m, err)
 	}
-	if err := s.TouchDevice(ctx(t), appA, aliceA, "a", 100); err != nil {
+	if err := s.TouchDevices(ctx(t), appA, []store.DeviceLogin{{UID: aliceA, Platform: "a", MTimeMs: 100}}); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.TouchDevice(ctx(t), appB, aliceA, "w", 200) // may fail or do nothing, never record
+	_ = s.TouchDevices(ctx(t), appB, []store.DeviceLogin{{UID: aliceA, Platform: "w", MTimeMs: 200}}) // may fail or do nothing, never record
 	if d, err := s.Devices(ctx(t), appB, aliceA); err != nil || len(d) != 0 {
 		t.Errorf("Devices(B, A's uid) = %v, %v; want none", d, err)
 	}
