@@ -96,16 +96,16 @@ func (c *conn) consume(data []byte) ([]byte, bool) {
 			c.close(ws.StatusProtocolError, "invalid frame")
 			return nil, false
 		}
-		if !h.OpCode.IsControl() {
-			if fresh := h.OpCode != ws.OpContinuation; fresh == c.inMsg {
+		isData := !h.OpCode.IsControl()
+		fresh := h.OpCode != ws.OpContinuation
+		if isData {
+			if fresh == c.inMsg {
 				c.close(ws.StatusProtocolError, "unexpected continuation")
 				return nil, false
-			} else if fresh {
-				c.msgOp = h.OpCode
 			}
-			c.inMsg = !h.Fin
 			if c.skipMsg || int64(len(c.msg))+h.Length > max {
 				// Over-long: discard the message, then say so.
+				c.inMsg = !h.Fin
 				c.msg, c.skipMsg, c.skip = nil, !h.Fin, h.Length
 				data = data[hn:]
 				if h.Fin {
@@ -115,7 +115,13 @@ func (c *conn) consume(data []byte) ([]byte, bool) {
 			}
 		}
 		if int64(len(data)-hn) < h.Length {
-			return data, true
+			return data, true // the header is parsed again with the rest
+		}
+		if isData {
+			if fresh {
+				c.msgOp = h.OpCode
+			}
+			c.inMsg = !h.Fin
 		}
 		payload := data[hn : hn+int(h.Length)]
 		data = data[hn+int(h.Length):]

@@ -33,7 +33,7 @@ func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
 		if len(b) < n+8 {
 			return h, 0, false
 		}
-		h.Length = int64(binary.BigEndian.Uint64(b[n:]) &^ (1 << 63))
+		h.Length = int64(binary.BigEndian.Uint64(b[n:])) // negative when the reserved top bit is set
 		n += 8
 	default:
 		h.Length = int64(l)
@@ -63,10 +63,10 @@ func appendHeader(b []byte, op ws.OpCode, size int) []byte {
 }
 
 // validClientFrame reports whether h is a frame a client may send:
-// masked, no extension bits, a known opcode, control frames final and at
-// most 125 bytes.
+// masked, no extension bits, a length without its reserved top bit, a known
+// opcode, control frames final and at most 125 bytes.
 func validClientFrame(h ws.Header) bool {
-	if !h.Masked || h.Rsv != 0 {
+	if !h.Masked || h.Rsv != 0 || h.Length < 0 {
 		return false
 	}
 	switch h.OpCode {

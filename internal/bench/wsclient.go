@@ -48,8 +48,14 @@ func dialClient(ctx context.Context, url, appKey string, onPush func(raw []byte)
 
 func (c *wsClient) read() {
 	defer close(c.done)
+	var buf bytes.Buffer // reused: frames are handled before the next read
 	for {
-		_, b, err := c.ws.Read(context.Background())
+		_, r, err := c.ws.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
+		b := buf.Bytes()
 		if err != nil {
 			c.err.Store(err)
 			c.mu.Lock()
@@ -71,37 +77,28 @@ func (c *wsClient) read() {
 }
 
 // splitBatch is wire.SplitBatch without decoding the frames: it cuts a
-// batch at the top-level commas of its data array.
+// batch before each `,{"op":"` of its data array. Inside a JSON string a
+// quote is always escaped, so that sequence is structural; it could appear
+// nested only in an array of objects with an "op" key, which no frame the
+// load generator receives contains. wsclient_test checks it against
+// wire.SplitBatch.
 func splitBatch(b []byte) ([][]byte, error) {
 	if !bytes.HasPrefix(b, batchPrefix) {
 		return [][]byte{b}, nil
 	}
 	data := b[len(batchPrefix) : len(b)-2] // without ]}
-	var out [][]byte
-	depth, inStr, esc, start := 0, false, false, 0
-	for i, ch := range data {
-		switch {
-		case esc:
-			esc = false
-		case inStr:
-			if ch == '\\' {
-				esc = true
-			} else if ch == '"' {
-				inStr = false
-			}
-		case ch == '"':
-			inStr = true
-		case ch == '{' || ch == '[':
-			depth++
-		case ch == '}' || ch == ']':
-			depth--
-		case ch == ',' && depth == 0:
-			out = append(out, data[start:i])
-			start = i + 1
+	out := make([][]byte, 0, 64)
+	for {
+		i := bytes.Index(data, frameSep)
+		if i < 0 {
+			return append(out, data), nil
 		}
+		out = append(out, data[:i])
+		data = data[i+1:]
 	}
-	return append(out, data[start:]), nil
 }
+
+var frameSep = []byte(`,{"op":"`)
 
 var batchPrefix = []byte(`{"op":"batch","data":[`)
 
