@@ -36,6 +36,12 @@ func (c *conn) readable() {
 		if n > 0 && !c.take((*bp)[:n]) {
 			return
 		}
+		if err == nil && n > 0 && n < len(*bp) {
+			// Most likely drained: re-arm rather than read again for
+			// EAGAIN. The poller is level-triggered, so bytes that came
+			// meanwhile are reported at once.
+			err = errWouldBlock
+		}
 		switch {
 		case errors.Is(err, errWouldBlock):
 			if c.closed.Load() {

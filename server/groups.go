@@ -107,16 +107,7 @@ func (s *Server) eventMessage(g store.Group, actor int64, actorName string, body
 // pushTo pushes a committed message to the online sessions of uids, except
 // the session except.
 func (s *Server) pushTo(uids []int64, m wire.Message, except *conn) {
-	f, err := wire.Push(wire.OpMessage, wire.MessagePush{Message: m})
-	if err != nil {
-		s.log.Error("encoding push", "err", err)
-		return
-	}
-	b, err := wire.Encode(f)
-	if err != nil {
-		s.log.Error("encoding push", "err", err)
-		return
-	}
+	b := wire.AppendMessagePush(make([]byte, 0, 96+len(m.Content)+len(m.ClientMsgID)), m)
 	var sessions []*conn
 	for _, uid := range uids {
 		sessions = s.hub.sessions(sessions[:0], uid)

@@ -15,14 +15,14 @@ import (
 type poller struct {
 	epfd  int
 	wake  int // eventfd that ends run
-	ready func(*conn)
+	ready *workers
 
 	mu    sync.Mutex // guards conns
 	conns map[int32]*conn
 }
 
-// newPoller returns a poller that runs ready(c), in a new goroutine, for
-// each connection c with bytes to read.
+// newPoller returns a poller that runs ready(c), on a worker goroutine,
+// for each connection c with bytes to read.
 func newPoller(ready func(*conn)) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -39,7 +39,7 @@ func newPoller(ready func(*conn)) (*poller, error) {
 		unix.Close(wake)
 		return nil, err
 	}
-	return &poller{epfd: epfd, wake: wake, ready: ready, conns: map[int32]*conn{}}, nil
+	return &poller{epfd: epfd, wake: wake, ready: newWorkers(ready), conns: map[int32]*conn{}}, nil
 }
 
 // add registers c, armed: its handler is started when it has bytes.
@@ -104,7 +104,7 @@ func (p *poller) run() {
 			c := p.conns[ev.Fd]
 			p.mu.Unlock()
 			if c != nil {
-				go p.ready(c)
+				p.ready.run(c)
 			}
 		}
 	}

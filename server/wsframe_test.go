@@ -118,7 +118,7 @@ func TestValidClientFrame(t *testing.T) {
 		{"RSV3", with(masked(true, ws.OpText, 10), func(h *ws.Header) { h.Rsv = 1 }), false},
 		{"RSV on ping", with(masked(true, ws.OpPing, 0), func(h *ws.Header) { h.Rsv = 4 }), false},
 		{"ping of 126", masked(true, ws.OpPing, 126), false},
-		{"64-bit length with its reserved top bit", masked(true, ws.OpText, -1 << 63), false},
+		{"64-bit length with its reserved top bit", masked(true, ws.OpText, -1<<63), false},
 		{"pong of 126", masked(true, ws.OpPong, 126), false},
 		{"close of 126", masked(true, ws.OpClose, 126), false},
 		{"non-final ping", masked(false, ws.OpPing, 0), false},

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/jmsg-im/jmsg"
@@ -165,8 +166,45 @@ func parseID(b []byte) uint64 {
 	return id
 }
 
-// Encode marshals f.
-func Encode(f *Frame) ([]byte, error) { return json.Marshal(f) }
+// Encode marshals f exactly as encoding/json would. f.Data must be valid,
+// compact JSON (what json.Marshal returns): it is copied as is, not
+// validated again, which is the cost of encoding a frame that carries a
+// message.
+func Encode(f *Frame) ([]byte, error) {
+	b := make([]byte, 0, 40+len(f.Op)+len(f.Message)+len(f.Data))
+	b = append(b, `{"op":`...)
+	b = appendJSONString(b, f.Op)
+	if f.ID != 0 {
+		b = append(b, `,"id":`...)
+		b = strconv.AppendUint(b, f.ID, 10)
+	}
+	if f.Code != 0 {
+		b = append(b, `,"code":`...)
+		b = strconv.AppendInt(b, int64(f.Code), 10)
+	}
+	if f.Message != "" {
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, f.Message)
+	}
+	if len(f.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, f.Data...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json writes a string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
 
 // Response builds the success response to req carrying v as data.
 func Response(req *Frame, v any) (*Frame, error) {
@@ -238,4 +276,31 @@ func SplitBatch(b []byte) ([][]byte, error) {
 		out[i] = d
 	}
 	return out, nil
+}
+
+// AppendMessagePush appends the encoded push of m ({"op":"msg","data":
+// {"message":m}}) exactly as Encode(Push(OpMessage, MessagePush{m})) would
+// write it, without validating m.Content again: it must be valid, compact
+// JSON, as the server stores it. Fan-out encodes every message once this
+// way.
+func AppendMessagePush(b []byte, m Message) []byte {
+	b = append(b, `{"op":"msg","data":{"message":{"msg_id":`...)
+	b = strconv.AppendInt(b, m.MsgID, 10)
+	b = append(b, `,"conv_id":`...)
+	b = strconv.AppendInt(b, m.ConvID, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, m.Seq, 10)
+	b = append(b, `,"ctime_ms":`...)
+	b = strconv.AppendInt(b, m.CTimeMs, 10)
+	if m.ClientMsgID != "" {
+		b = append(b, `,"cid":`...)
+		b = appendJSONString(b, m.ClientMsgID)
+	}
+	b = append(b, `,"content":`...)
+	if len(m.Content) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, m.Content...)
+	}
+	return append(b, "}}}"...)
 }

@@ -30,6 +30,7 @@ type Options struct {
 	Conns    int           // idle: connections (default 1000); reconnect: clients (default 1000)
 	Missed   int           // reconnect: messages each client misses (default 10)
 	Window   int           // sends in flight per sender (default 32)
+	Rate     float64       // one-to-one, group: messages per second of all senders together; 0: as fast as acks allow
 	Progress io.Writer     // progress bar; nil for none
 }
 
@@ -235,4 +236,13 @@ func Print(w io.Writer, r Result) {
 	if r.ErrorsOrRefusals > 0 {
 		fmt.Fprintf(w, "errors       %d\n", r.ErrorsOrRefusals)
 	}
+}
+
+// every is the interval between one sender's sends for Rate spread over
+// senders; 0 when there is no rate.
+func (o Options) every(senders int) time.Duration {
+	if o.Rate <= 0 || senders <= 0 {
+		return 0
+	}
+	return time.Duration(float64(senders) / o.Rate * float64(time.Second))
 }

@@ -28,6 +28,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Conns, "conns", 0, "idle: connections; reconnect: clients (default 1000)")
 	fs.IntVar(&o.Missed, "missed", 0, "reconnect: messages each client misses (default 10)")
 	fs.IntVar(&o.Window, "window", 0, "sends in flight per sender (default 32)")
+	fs.Float64Var(&o.Rate, "rate", 0, "one-to-one, group: messages per second of all senders together (default: as fast as acks allow)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	quiet := fs.Bool("q", false, "no progress bar")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")

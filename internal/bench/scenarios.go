@@ -80,9 +80,10 @@ func names(prefix string, n int) []string {
 	return out
 }
 
-// sendLoop sends as fast as acknowledgements allow, with window requests in
-// flight, until ctx ends.
-func sendLoop(ctx context.Context, c *wsClient, cnt *counters, window int, req func() wire.SendReq) {
+// sendLoop sends with window requests in flight, until ctx ends: as fast
+// as acknowledgements allow when every is 0, else one send every interval
+// (late sends catch up, never more than window in flight).
+func sendLoop(ctx context.Context, c *wsClient, cnt *counters, window int, every time.Duration, req func() wire.SendReq) {
 	inflight := make(chan chan *wire.Frame, window)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -96,7 +97,18 @@ func sendLoop(ctx context.Context, c *wsClient, cnt *counters, window int, req f
 			}
 		}
 	}()
+	next := time.Now()
 	for ctx.Err() == nil {
+		if every > 0 {
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					continue
+				}
+			}
+			next = next.Add(every)
+		}
 		ch, err := c.start(context.Background(), wire.OpSend, req())
 		if err != nil {
 			cnt.errors.Add(1)
@@ -131,7 +143,7 @@ func runOneToOne(ctx context.Context, t *target, o Options) (Result, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sendLoop(ctx, s, &cnt, o.Window, func() wire.SendReq { return textSend("single", recvNames[i], 0) })
+				sendLoop(ctx, s, &cnt, o.Window, o.every(len(senders)), func() wire.SendReq { return textSend("single", recvNames[i], 0) })
 			}()
 		}
 		wg.Wait()
@@ -177,7 +189,7 @@ func runGroup(ctx context.Context, t *target, o Options) (Result, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sendLoop(ctx, s, &cnt, o.Window, func() wire.SendReq { return textSend("group", gid, 0) })
+				sendLoop(ctx, s, &cnt, o.Window, o.every(min(o.Senders, len(members))), func() wire.SendReq { return textSend("group", gid, 0) })
 			}()
 		}
 		wg.Wait()
