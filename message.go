@@ -132,7 +132,10 @@ func IsJSONObject(b []byte) bool {
 }
 
 // CheckBody validates a msg_body for msg_type: text needs a non-empty valid
-// UTF-8 text and, if present, an extras object; custom needs a JSON object.
+// UTF-8 text and, if present, an extras object; custom needs a JSON object;
+// image, voice, file, video and location bodies are described in
+// docs/MEDIA.md (the shape only: whether a media id exists is the
+// server's check).
 // It returns false for types that cannot be sent as such.
 func CheckBody(msgType string, body []byte) bool {
 	if !IsJSONObject(body) {
@@ -147,6 +150,8 @@ func CheckBody(msgType string, body []byte) bool {
 		return len(t.Extras) == 0 || string(t.Extras) == "null" || IsJSONObject(t.Extras)
 	case ContentCustom:
 		return true
+	case ContentImage, ContentVoice, ContentFile, ContentVideo, ContentLocation:
+		return checkMediaBody(ParseContentType(msgType), body)
 	}
 	return false
 }

@@ -28,6 +28,7 @@ type conn struct {
 	rc     syscall.RawConn
 	fd     int
 	ctx    context.Context // the server's: requests end with it
+	base   string          // scheme://host the client connected to, for media URLs
 	closed atomic.Bool     // set by close: nothing more is read or queued
 	once   sync.Once
 	kicked atomic.Bool

@@ -28,6 +28,8 @@ var handlers = map[string]handler{
 	wire.OpSync:           {login: true, fn: handleSync},
 	wire.OpHistory:        {login: true, fn: handleHistory},
 	wire.OpRead:           {login: true, fn: handleRead},
+	wire.OpGetUploadToken: {login: true, fn: handleGetUploadToken},
+	wire.OpGetResource:    {login: true, fn: handleGetResource},
 
 	wire.OpCreateGroup:        {login: true, fn: handleCreateGroup},
 	wire.OpGroupInfo:          {login: true, fn: handleGroupInfo},

@@ -82,6 +82,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 		case now := <-sweep.C:
 			s.sendLimit.sweep(now)
 			s.loginLimit.sweep(now)
+			s.sweepUploads(now)
 		case <-purge:
 			s.purge(ctx)
 		}

@@ -42,7 +42,11 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	if !jmsg.CheckBody(doc.MsgType, doc.MsgBody) {
 		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
 	}
-	msg := store.NewMessage{AppKey: c.appKey, SenderUID: c.uid, ClientMsgID: req.ClientMsgID}
+	mediaIDs, err := c.checkMedia(doc.MsgType, doc.MsgBody)
+	if err != nil {
+		return nil, err
+	}
+	msg := store.NewMessage{AppKey: c.appKey, SenderUID: c.uid, ClientMsgID: req.ClientMsgID, MediaIDs: mediaIDs}
 	var gid int64
 	switch doc.TargetType {
 	case "single":

@@ -17,6 +17,7 @@ type metrics struct {
 	pushesOut     atomic.Int64 // message pushes queued to sessions
 	queued        atomic.Int64 // frames waiting in send queues, all connections
 	slowConsumers atomic.Int64 // connections dropped because their queue filled
+	mediaUploads  atomic.Int64 // media uploads stored
 
 	commitBatch   prometheus.Histogram
 	commitSeconds prometheus.Histogram
@@ -45,6 +46,7 @@ func newMetrics() *metrics {
 		gauge("jmsg_connections", "Open client connections.", &m.connections),
 		counter("jmsg_messages_in_total", "Messages committed.", &m.messagesIn),
 		counter("jmsg_pushes_out_total", "Message pushes queued to sessions.", &m.pushesOut),
+		counter("jmsg_media_uploads_total", "Media uploads stored.", &m.mediaUploads),
 		gauge("jmsg_delivery_queue_frames", "Frames waiting in the send queues of all connections.", &m.queued),
 		counter("jmsg_slow_consumers_dropped_total", "Connections dropped because their send queue filled.", &m.slowConsumers),
 		m.commitBatch, m.commitSeconds,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/jmsg-im/jmsg/server/media"
 	"github.com/jmsg-im/jmsg/server/store"
 	"github.com/jmsg-im/jmsg/wire"
 )
@@ -42,11 +43,25 @@ type Config struct {
 	RequestsPerSecond      int
 	LoginFailuresPerMinute int
 
-	GroupDefaultMax    int          // a new group's member limit when none is asked; default 500
-	GroupMaxLimit      int          // the largest member limit a group may ask for; default 2000
-	GroupsPerUser      int          // groups one user may belong to; default 500
-	GroupsOwnedPerUser int          // groups one user may own; default 500
+	GroupDefaultMax    int // a new group's member limit when none is asked; default 500
+	GroupMaxLimit      int // the largest member limit a group may ask for; default 2000
+	GroupsPerUser      int // groups one user may belong to; default 500
+	GroupsOwnedPerUser int // groups one user may own; default 500
+	Media              MediaConfig
 	Logger             *slog.Logger // default: discard
+}
+
+// MediaConfig configures media uploads and downloads (docs/MEDIA.md).
+// Without a Store the media operations answer that media is not
+// configured.
+type MediaConfig struct {
+	Store          media.Store
+	StagingDir     string        // where uploads are assembled; required with Store
+	MaxUploadBytes int64         // default 8 MiB (898061 beyond)
+	UploadTokenTTL time.Duration // default 1h
+	URLTTL         time.Duration // lifetime of download URLs; default 1h
+	ThumbnailSize  int           // longest side of image thumbnails; default 320
+	PublicURL      string        // base of upload and download URLs; default: the Host the client connected to
 }
 
 // DefaultConfig returns the defaults.
@@ -89,6 +104,18 @@ func (c Config) withDefaults() Config {
 	if c.SendQueue < 2*c.CommitBatchMax {
 		// publish queues up to a whole batch per recipient at once.
 		c.SendQueue = 2 * c.CommitBatchMax
+	}
+	if c.Media.MaxUploadBytes <= 0 {
+		c.Media.MaxUploadBytes = 8 << 20
+	}
+	if c.Media.UploadTokenTTL <= 0 {
+		c.Media.UploadTokenTTL = time.Hour
+	}
+	if c.Media.URLTTL <= 0 {
+		c.Media.URLTTL = time.Hour
+	}
+	if c.Media.ThumbnailSize <= 0 {
+		c.Media.ThumbnailSize = 320
 	}
 	if c.PositionFlush <= 0 {
 		c.PositionFlush = d.PositionFlush
@@ -143,6 +170,7 @@ type Server struct {
 	positions *positions
 	devices   *devices
 	metrics   *metrics
+	signer    *mediaSigner
 	poller    *poller
 	pollDone  chan struct{} // closed when the poller's goroutine has ended
 
@@ -173,6 +201,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		p.run()
 	}()
 	s.metrics.watchSessions(s.hub)
+	s.signer = newMediaSigner(s)
 	s.users = newUserCache(st, 1<<17)
 	s.groups = newGroupCache(st)
 	s.pub = make(chan func(), 64)
@@ -217,6 +246,12 @@ func New(cfg Config, st store.Store) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/ws", s.serveWS)
+	mux.HandleFunc("POST /v1/media", s.handleUpload)
+	mux.HandleFunc("POST /resource", s.handleUpload) // JMessage's upload path
+	mux.HandleFunc("POST /v1/media/uploads", s.handleCreateUpload)
+	mux.HandleFunc("HEAD /v1/media/uploads/{id}", s.handleUploadOffset)
+	mux.HandleFunc("PATCH /v1/media/uploads/{id}", s.handleUploadPatch)
+	mux.HandleFunc("GET /v1/media/get", s.handleDownload)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -259,7 +294,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.wg.Done()
 		return
 	}
-	c := &conn{s: s, nc: nc, rc: rc, ctx: s.ctx}
+	c := &conn{s: s, nc: nc, rc: rc, ctx: s.ctx, base: requestBase(r)}
 	c.qcond.L = &c.qmu
 	rc.Control(func(fd uintptr) { c.fd = int(fd) })
 	s.metrics.connections.Add(1)

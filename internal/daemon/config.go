@@ -5,6 +5,7 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/jmsg-im/jmsg/server"
+	"github.com/jmsg-im/jmsg/server/media"
 )
 
 // Config is jmsgd's configuration. Every key is optional; DefaultConfig
@@ -41,6 +43,31 @@ type Config struct {
 	GroupMaxLimit      int `toml:"group_max_members_limit"`
 	GroupsPerUser      int `toml:"groups_per_user"`
 	GroupsOwnedPerUser int `toml:"groups_owned_per_user"`
+
+	Media MediaConfig `toml:"media"`
+}
+
+// MediaConfig is the [media] table (docs/MEDIA.md).
+type MediaConfig struct {
+	Store          string   `toml:"store"` // "fs" (default) or "s3"
+	Dir            string   `toml:"dir"`   // fs: default <data>/media
+	MaxUploadBytes int64    `toml:"max_upload_bytes"`
+	UploadTokenTTL Duration `toml:"upload_token_ttl"`
+	URLTTL         Duration `toml:"url_ttl"`
+	ThumbnailSize  int      `toml:"thumbnail_size"`
+	PublicURL      string   `toml:"public_url"`
+	S3             S3Config `toml:"s3"`
+}
+
+// S3Config is the [media.s3] table.
+type S3Config struct {
+	Endpoint  string `toml:"endpoint"`
+	Bucket    string `toml:"bucket"`
+	Region    string `toml:"region"`
+	AccessKey string `toml:"access_key"`
+	SecretKey string `toml:"secret_key"`
+	UseSSL    bool   `toml:"use_ssl"`
+	Prefix    string `toml:"prefix"`
 }
 
 // Duration is a time.Duration written as "10s" in TOML.
@@ -87,6 +114,14 @@ func DefaultConfig() Config {
 		GroupMaxLimit:      e.GroupMaxLimit,
 		GroupsPerUser:      e.GroupsPerUser,
 		GroupsOwnedPerUser: e.GroupsOwnedPerUser,
+
+		Media: MediaConfig{
+			Store:          "fs",
+			MaxUploadBytes: 8 << 20,
+			UploadTokenTTL: Duration{time.Hour},
+			URLTTL:         Duration{time.Hour},
+			ThumbnailSize:  320,
+		},
 	}
 }
 
@@ -125,5 +160,31 @@ func (c Config) engine() server.Config {
 		GroupMaxLimit:      c.GroupMaxLimit,
 		GroupsPerUser:      c.GroupsPerUser,
 		GroupsOwnedPerUser: c.GroupsOwnedPerUser,
+
+		Media: server.MediaConfig{
+			StagingDir:     filepath.Join(c.DataDir, "uploads"),
+			MaxUploadBytes: c.Media.MaxUploadBytes,
+			UploadTokenTTL: c.Media.UploadTokenTTL.Duration,
+			URLTTL:         c.Media.URLTTL.Duration,
+			ThumbnailSize:  c.Media.ThumbnailSize,
+			PublicURL:      c.Media.PublicURL,
+		},
 	}
+}
+
+// mediaStore opens the configured media store.
+func (c Config) mediaStore() (media.Store, error) {
+	switch c.Media.Store {
+	case "", "fs":
+		dir := c.Media.Dir
+		if dir == "" {
+			dir = filepath.Join(c.DataDir, "media")
+		}
+		return media.NewFS(dir)
+	case "s3":
+		s := c.Media.S3
+		return media.NewS3(media.S3Config{Endpoint: s.Endpoint, Bucket: s.Bucket, Region: s.Region,
+			AccessKey: s.AccessKey, SecretKey: s.SecretKey, UseSSL: s.UseSSL, Prefix: s.Prefix})
+	}
+	return nil, fmt.Errorf("media.store is %q: want \"fs\" or \"s3\"", c.Media.Store)
 }

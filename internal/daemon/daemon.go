@@ -115,6 +115,12 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) error {
 	}
 	ecfg := cfg.engine()
 	ecfg.Logger = log
+	if ecfg.Media.Store, err = cfg.mediaStore(); err != nil {
+		return fmt.Errorf("opening the media store: %w", err)
+	}
+	if c, ok := ecfg.Media.Store.(io.Closer); ok {
+		defer c.Close()
+	}
 	eng, err := server.New(ecfg, st)
 	if err != nil {
 		return err

@@ -96,7 +96,8 @@ type NewMessage struct {
 	ConvID      int64 // group conversation; 0 for a single conversation
 	ClientMsgID string
 	CTimeMs     int64
-	Content     []byte // JSON protocol document
+	Content     []byte   // JSON protocol document
+	MediaIDs    []string // media the content carries (checked to exist); recorded for download permission
 }
 
 // Appended is the outcome of one NewMessage.
@@ -295,11 +296,46 @@ type Groups interface {
 	ApplicationByID(ctx context.Context, appKey string, eventID int64) (Application, error)
 }
 
+// MediaRecord is an uploaded media object: what the upload answered
+// (jmsg.MediaObject), where its bytes are and who uploaded it.
+type MediaRecord struct {
+	jmsg.MediaObject
+	Kind        jmsg.MediaKind
+	UploaderUID int64
+	ContentType string // sniffed
+	BlobKey     string // key of the bytes in the media store
+	ThumbKey    string // key of the thumbnail, "" when there is none
+	ThumbCRC32  uint32
+	ThumbSize   int64
+	CTimeMs     int64
+}
+
+// Media stores media records (the bytes are in a media.Store) and server
+// secrets.
+type Media interface {
+	// PutMedia records m; ErrExists if its media id is taken.
+	PutMedia(ctx context.Context, appKey string, m MediaRecord) error
+	// Media returns the record of mediaID; ErrNotFound if none.
+	Media(ctx context.Context, appKey, mediaID string) (MediaRecord, error)
+	// MediaByHash returns a record of appKey whose bytes have SHA-256 hash
+	// (lowercase hex); ErrNotFound if none.
+	MediaByHash(ctx context.Context, appKey, hash string) (MediaRecord, error)
+	// CanReadMedia reports whether uid may download mediaID: uid uploaded
+	// it, or a conversation uid belongs to holds a message carrying it
+	// within uid's window (after join_seq, up to left_seq when left), or
+	// it is the avatar of a user or a group of appKey.
+	CanReadMedia(ctx context.Context, appKey, mediaID string, uid int64) (bool, error)
+	// Secret returns the server secret called name, creating it from gen
+	// on first use. Every server sharing the store gets the same bytes.
+	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
+}
+
 // Store is everything jmsgd keeps.
 type Store interface {
 	Apps
 	Users
 	Messages
 	Groups
+	Media
 	Close() error
 }

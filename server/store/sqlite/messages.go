@@ -119,6 +119,12 @@ func insertMessage(ctx context.Context, tx ptx, m store.NewMessage, a store.Appe
 	if err != nil {
 		return a, fmt.Errorf("inserting message: %w", err)
 	}
+	for _, id := range m.MediaIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_media (msg_id, media_id) VALUES (?, ?)
+			ON CONFLICT DO NOTHING`, a.MsgID, id); err != nil {
+			return a, fmt.Errorf("recording the message's media: %w", err)
+		}
+	}
 	return a, nil
 }
 

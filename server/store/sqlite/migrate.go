@@ -142,6 +142,39 @@ var migrations = []string{
 	);
 	CREATE INDEX lsn_marks_by_time ON lsn_marks (ms);
 	INSERT INTO counters (name, value) SELECT 'msg_id', coalesce(max(msg_id), 0) FROM messages;`,
+
+	// 5: media records, which messages carry which media (for download
+	// permission; the rows go with their message), and server secrets.
+	`CREATE TABLE media (
+		media_id     TEXT PRIMARY KEY,
+		app_key      TEXT NOT NULL,
+		kind         TEXT NOT NULL,
+		uploader_uid INTEGER NOT NULL,
+		crc32        INTEGER NOT NULL,
+		fsize        INTEGER NOT NULL,
+		format       TEXT NOT NULL DEFAULT '',
+		hash         TEXT NOT NULL,
+		width        INTEGER NOT NULL DEFAULT 0,
+		height       INTEGER NOT NULL DEFAULT 0,
+		fname        TEXT NOT NULL DEFAULT '',
+		content_type TEXT NOT NULL DEFAULT '',
+		blob_key     TEXT NOT NULL,
+		thumb_key    TEXT NOT NULL DEFAULT '',
+		thumb_crc32  INTEGER NOT NULL DEFAULT 0,
+		thumb_size   INTEGER NOT NULL DEFAULT 0,
+		ctime        INTEGER NOT NULL
+	);
+	CREATE INDEX media_by_hash ON media (app_key, hash);
+	CREATE TABLE message_media (
+		msg_id   INTEGER NOT NULL REFERENCES messages(msg_id) ON DELETE CASCADE,
+		media_id TEXT NOT NULL,
+		PRIMARY KEY (media_id, msg_id)
+	);
+	CREATE INDEX message_media_by_message ON message_media (msg_id);
+	CREATE TABLE secrets (
+		name  TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	);`,
 }
 
 // migrate brings the database to the newest schema.
