@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppIsolation", testAppIsolation},
 	}
 	tests = append(tests, groupTests...)
+	tests = append(tests, mediaTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
