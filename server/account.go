@@ -123,6 +123,9 @@ func handleLogin(c *conn, f *wire.Frame) (any, error) {
 			return nil, err
 		}
 	}
+	if u.Disabled {
+		return nil, jmsg.E(jmsg.TcpUserDisabled)
+	}
 	devs, err := c.s.devices.list(c.ctx, c.appKey, u.UID)
 	if err != nil {
 		return nil, err

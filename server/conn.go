@@ -200,10 +200,17 @@ func (c *conn) startWriterLocked() {
 // gets event 1 (login kicked) and then the connection is closed with 1000
 // "login kicked".
 func (c *conn) kick() {
+	c.kickWith(wire.EventPush{EventType: wire.EventLoginKicked, CTimeMs: time.Now().UnixMilli()})
+}
+
+// kickWith ends the session the way kick does, telling the client ev
+// (e.g. event 1 with extra 1: the user was disabled; event 2: the password
+// was changed on the server).
+func (c *conn) kickWith(ev wire.EventPush) {
 	if c.kicked.Swap(true) {
 		return
 	}
-	f, err := wire.Push(wire.OpEvent, wire.EventPush{EventType: wire.EventLoginKicked, CTimeMs: time.Now().UnixMilli()})
+	f, err := wire.Push(wire.OpEvent, ev)
 	if err == nil {
 		c.sendFrame(f)
 	}

@@ -240,11 +240,18 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler of the client protocol: a WebSocket
-// endpoint at /v1/ws, a health check at /healthz and Prometheus metrics at
-// /metrics.
+// Handler returns the HTTP handler of the client protocol (Routes on a
+// mux of its own).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.Routes(mux)
+	return mux
+}
+
+// Routes adds the client protocol's endpoints to mux: the WebSocket
+// endpoint at /v1/ws, media uploads and downloads (docs/MEDIA.md), a
+// health check at /healthz and Prometheus metrics at /metrics.
+func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/ws", s.serveWS)
 	mux.HandleFunc("POST /v1/media", s.handleUpload)
 	mux.HandleFunc("POST /resource", s.handleUpload) // JMessage's upload path
@@ -256,7 +263,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	return mux
 }
 
 // upgrader accepts WebSocket connections speaking the client protocol.

@@ -155,8 +155,12 @@ type MessagePush struct {
 
 // Event types on the wire (sdk.md §13.2).
 const (
-	EventLoginKicked          = 1
-	EventServerAlterPassword  = 2
+	EventLoginKicked         = 1
+	EventServerAlterPassword = 2
+	// Extra of EventLoginKicked when the server, not another login, ended
+	// the session.
+	KickedUserDisabled        = 1
+	KickedUserDeleted         = 2
 	EventUserLoginStatusError = 70
 )
 

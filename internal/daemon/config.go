@@ -45,6 +45,22 @@ type Config struct {
 	GroupsOwnedPerUser int `toml:"groups_owned_per_user"`
 
 	Media MediaConfig `toml:"media"`
+	REST  RESTConfig  `toml:"rest"`
+}
+
+// RESTConfig is the [rest] table.
+type RESTConfig struct {
+	RatePerMinute int    `toml:"rate_per_minute"` // calls per app key per minute; -1: no limit
+	TimeZone      string `toml:"time_zone"`       // IANA zone of the times in replies
+}
+
+// restLocation loads the REST API's time zone.
+func (c Config) restLocation() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.REST.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("rest.time_zone %q: %w", c.REST.TimeZone, err)
+	}
+	return loc, nil
 }
 
 // MediaConfig is the [media] table (docs/MEDIA.md).
@@ -115,6 +131,7 @@ func DefaultConfig() Config {
 		GroupsPerUser:      e.GroupsPerUser,
 		GroupsOwnedPerUser: e.GroupsOwnedPerUser,
 
+		REST: RESTConfig{RatePerMinute: 600, TimeZone: "Asia/Shanghai"},
 		Media: MediaConfig{
 			Store:          "fs",
 			MaxUploadBytes: 8 << 20,

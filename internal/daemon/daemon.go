@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	_ "time/tzdata" // rest.time_zone works on machines without a zone database
 
 	"github.com/jmsg-im/jmsg/server"
+	"github.com/jmsg-im/jmsg/server/rest"
 	"github.com/jmsg-im/jmsg/server/store/sqlite"
 )
 
@@ -125,7 +127,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: eng.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	loc, err := cfg.restLocation()
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	eng.Routes(mux)
+	rest.New(eng, st, rest.Config{RatePerMinute: cfg.REST.RatePerMinute, Location: loc, Logger: log}).Register(mux)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if created {
 		fmt.Fprintf(stdout, "created app: appkey=%s master_secret=%s (kept in %s)\n",
 			creds.AppKey, creds.MasterSecret, filepath.Join(cfg.DataDir, CredentialsFile))

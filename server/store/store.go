@@ -40,6 +40,8 @@ type Apps interface {
 type User struct {
 	jmsg.UserInfo
 	PasswordHash []byte
+	Admin        bool // an admin account (REST); may send as admin
+	Disabled     bool // may not log in
 }
 
 // Users stores users of apps.
@@ -49,6 +51,12 @@ type Users interface {
 	CreateUser(ctx context.Context, appKey string, u User) (jmsg.UserInfo, error)
 	// UserByName returns a user; ErrNotFound if none.
 	UserByName(ctx context.Context, appKey, username string) (User, error)
+	// ListUsers returns the users (admins when admins is set, else the
+	// others) of appKey in registration order, count of them from offset
+	// start, and how many there are in all.
+	ListUsers(ctx context.Context, appKey string, admins bool, start, count int) ([]User, int, error)
+	// SetDisabled disables (or enables) uid's logins; ErrNotFound if none.
+	SetDisabled(ctx context.Context, appKey string, uid int64, disabled bool) error
 	// UsersByID returns the users with the given uids that exist, keyed by uid.
 	UsersByID(ctx context.Context, appKey string, uids []int64) (map[int64]jmsg.UserInfo, error)
 	// UpdateProfile replaces the profile fields of uid (not the username)
@@ -69,6 +77,8 @@ type Users interface {
 	// TokenUser returns the uid of an unexpired token at nowMs; ErrNotFound
 	// if there is none.
 	TokenUser(ctx context.Context, appKey string, tokenHash []byte, nowMs int64) (int64, error)
+	// HasTokens reports whether uid holds a login token unexpired at nowMs.
+	HasTokens(ctx context.Context, appKey string, uid int64, nowMs int64) (bool, error)
 	// DeleteTokens revokes uid's token with tokenHash, or every token of uid
 	// when tokenHash is nil.
 	DeleteTokens(ctx context.Context, appKey string, uid int64, tokenHash []byte) error

@@ -175,6 +175,12 @@ var migrations = []string{
 		name  TEXT PRIMARY KEY,
 		value BLOB NOT NULL
 	);`,
+
+	// 6: admin accounts (registered through the REST API) and disabled
+	// users (who cannot log in).
+	`ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX users_by_app ON users (app_key, admin, uid);`,
 }
 
 // migrate brings the database to the newest schema.

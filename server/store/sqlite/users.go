@@ -81,9 +81,9 @@ func (s *Store) CreateUser(ctx context.Context, appKey string, u store.User) (jm
 	info := u.UserInfo
 	info.CTime, info.MTime = now, now
 	res, err := s.w.ExecContext(ctx, `INSERT INTO users (app_key, username, password, nickname, avatar, gender, birthday,
-		signature, region, address, extras, ctime, mtime) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		signature, region, address, extras, ctime, mtime, admin, disabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		appKey, info.Username, u.PasswordHash, info.Nickname, info.Avatar, info.Gender, info.Birthday,
-		info.Signature, info.Region, info.Address, encodeExtras(info.Extras), now, now)
+		info.Signature, info.Region, info.Address, encodeExtras(info.Extras), now, now, u.Admin, u.Disabled)
 	if isConstraint(err) {
 		return info, store.ErrExists
 	}
@@ -94,13 +94,13 @@ func (s *Store) CreateUser(ctx context.Context, appKey string, u store.User) (jm
 	return info, err
 }
 
-const userCols = `uid, username, password, nickname, avatar, gender, birthday, signature, region, address, extras, ctime, mtime`
+const userCols = `uid, username, password, nickname, avatar, gender, birthday, signature, region, address, extras, ctime, mtime, admin, disabled`
 
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var extras string
 	err := sc.Scan(&u.UID, &u.Username, &u.PasswordHash, &u.Nickname, &u.Avatar, &u.Gender, &u.Birthday,
-		&u.Signature, &u.Region, &u.Address, &extras, &u.CTime, &u.MTime)
+		&u.Signature, &u.Region, &u.Address, &extras, &u.CTime, &u.MTime, &u.Admin, &u.Disabled)
 	u.Extras = decodeExtras(extras)
 	return u, err
 }
@@ -115,6 +115,41 @@ func (s *Store) UserByName(ctx context.Context, appKey, username string) (store.
 		return u, fmt.Errorf("reading user: %w", err)
 	}
 	return u, nil
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, appKey string, admins bool, start, count int) ([]store.User, int, error) {
+	var total int
+	if err := s.readRow(ctx, `SELECT count(*) FROM users WHERE app_key = ? AND admin = ?`, appKey, admins).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("counting users: %w", err)
+	}
+	rows, err := s.readQuery(ctx, `SELECT `+userCols+` FROM users WHERE app_key = ? AND admin = ? ORDER BY uid LIMIT ? OFFSET ?`,
+		appKey, admins, max(count, 0), max(start, 0))
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, u)
+	}
+	return out, total, rows.Err()
+}
+
+// SetDisabled implements store.Users.
+func (s *Store) SetDisabled(ctx context.Context, appKey string, uid int64, disabled bool) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE app_key = ? AND uid = ?`, disabled, appKey, uid)
+	if err != nil {
+		return fmt.Errorf("disabling user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // UsersByID implements store.Users.
@@ -230,6 +265,17 @@ func (s *Store) PutToken(ctx context.Context, appKey string, uid int64, tokenHas
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// HasTokens implements store.Users.
+func (s *Store) HasTokens(ctx context.Context, appKey string, uid int64, nowMs int64) (bool, error) {
+	var ok bool
+	err := s.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM tokens t JOIN users u ON u.uid = t.uid
+		WHERE t.uid = ? AND u.app_key = ? AND t.expires > ?)`, uid, appKey, nowMs).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("reading tokens: %w", err)
+	}
+	return ok, nil
 }
 
 // TokenUser implements store.Users.

@@ -1,0 +1,8 @@
+package rest
+
+import "slices"
+
+// routes lists every endpoint, by area.
+func (a *API) routes() []route {
+	return slices.Concat(a.userRoutes())
+}
