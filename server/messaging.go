@@ -70,6 +70,9 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "unsupported target_type")
 	}
 	doc.FromType, doc.FromID, doc.FromAppKey, doc.FromPlatform = "user", c.username, "", c.platform
+	if c.fromType != "" {
+		doc.FromType = c.fromType
+	}
 	if doc.TargetAppKey == c.appKey {
 		doc.TargetAppKey = ""
 	}

@@ -294,6 +294,9 @@ type Groups interface {
 	UserGroups(ctx context.Context, appKey string, uid int64) ([]Group, error)
 	// GroupCounts returns how many groups each uid belongs to and owns.
 	GroupCounts(ctx context.Context, appKey string, uids []int64) (member, owned map[int64]int, err error)
+	// ListGroups returns count groups of appKey that are not dissolved,
+	// from start (by gid), and how many there are.
+	ListGroups(ctx context.Context, appKey string, start, count int) ([]Group, int, error)
 	// PublicGroups returns count public groups from start (by gid) and the
 	// number of public groups.
 	PublicGroups(ctx context.Context, appKey string, start, count int) ([]Group, int, error)

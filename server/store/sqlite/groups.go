@@ -157,6 +157,17 @@ func (s *Store) PublicGroups(ctx context.Context, appKey string, start, count in
 	return gs, total, err
 }
 
+// ListGroups implements store.Groups.
+func (s *Store) ListGroups(ctx context.Context, appKey string, start, count int) ([]store.Group, int, error) {
+	var total int
+	if err := s.readRow(ctx, `SELECT count(*) FROM groups WHERE app_key = ? AND dissolved = 0`, appKey).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("counting groups: %w", err)
+	}
+	gs, err := s.queryGroups(ctx, `SELECT `+groupCols+` FROM groups WHERE app_key = ? AND dissolved = 0
+		ORDER BY gid LIMIT ? OFFSET ?`, appKey, max(count, 0), max(start, 0))
+	return gs, total, err
+}
+
 // ApplyGroupChange implements store.Groups.
 func (s *Store) ApplyGroupChange(ctx context.Context, ch store.GroupChange) (store.Appended, error) {
 	var a store.Appended
