@@ -12,6 +12,7 @@ import (
 type pendingSend struct {
 	msg    store.NewMessage
 	gid    int64 // group messages: the group; 0 for single
+	admin  bool  // sent by an admin through the REST API: no membership needed
 	origin *conn // the sending connection; not sent its own push
 	// recipients are the members to push to, fixed by the committer at
 	// commit (a group's members of that moment).
