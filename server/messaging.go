@@ -42,6 +42,9 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 	if !jmsg.CheckBody(doc.MsgType, doc.MsgBody) {
 		return nil, jmsg.E(jmsg.ServerMessageContentJSONError)
 	}
+	if err := c.checkWords(doc.MsgType, doc.MsgBody); err != nil {
+		return nil, err
+	}
 	mediaIDs, err := c.checkMedia(doc.MsgType, doc.MsgBody)
 	if err != nil {
 		return nil, err
@@ -57,6 +60,9 @@ func handleSend(c *conn, f *wire.Frame) (any, error) {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, jmsg.E(jmsg.TcpTargetUserNotExist)
 		} else if err != nil {
+			return nil, err
+		}
+		if err := c.checkBlocked(target); err != nil {
 			return nil, err
 		}
 		msg.TargetUID = target

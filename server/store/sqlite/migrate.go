@@ -181,6 +181,12 @@ var migrations = []string{
 	`ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX users_by_app ON users (app_key, admin, uid);`,
+
+	// 7: blacklists, friends, no-disturb and group shields (social.go).
+	socialSchema,
+
+	// 8: sensitive words and their switch, retracted messages (words.go).
+	wordsSchema,
 }
 
 // migrate brings the database to the newest schema.
