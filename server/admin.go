@@ -67,6 +67,32 @@ func (s *Server) SetUserDisabled(ctx context.Context, appKey string, uid int64, 
 	return nil
 }
 
+// DeleteUser removes a user: it leaves every group (ownership passes on,
+// a group left empty is dissolved, with the usual events), its online
+// sessions get event 1 with extra 2 and are closed, and its username is
+// freed. Messages it sent stay in history.
+func (s *Server) DeleteUser(ctx context.Context, appKey string, uid int64, username string) error {
+	groups, err := s.store.UserGroups(ctx, appKey, uid)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if g.Dissolved {
+			continue
+		}
+		_, err := s.Do(ctx, appKey, username, wire.OpExitGroup, wire.GroupReq{GID: g.GID}, ActOptions{})
+		if err != nil && CodeOf(err) != jmsg.ServerRequestUserNotInGroup && CodeOf(err) != jmsg.ServerGroupIDNotExist {
+			return err
+		}
+	}
+	if err := s.store.DeleteUser(ctx, appKey, uid); err != nil {
+		return err
+	}
+	s.users.forget(appKey, username)
+	s.kickAll(uid, wire.EventPush{EventType: wire.EventLoginKicked, Extra: wire.KickedUserDeleted, CTimeMs: time.Now().UnixMilli()})
+	return nil
+}
+
 // UpdateUserProfile replaces uid's profile fields (not the username).
 func (s *Server) UpdateUserProfile(ctx context.Context, appKey string, uid int64, info jmsg.UserInfo) (jmsg.UserInfo, error) {
 	if field := info.ProfileError(); field != "" {

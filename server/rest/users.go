@@ -1,8 +1,10 @@
 package rest
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server"
@@ -17,6 +19,8 @@ func (a *API) userRoutes() []route {
 		{method: "GET", path: "/v1/admins", fn: a.listUsers(true)},
 		{method: "GET", path: "/v1/users/{username}", fn: a.getUser},
 		{method: "PUT", path: "/v1/users/{username}", fn: a.updateUser},
+		{method: "DELETE", path: "/v1/users/{username}", fn: a.deleteUser},
+		{method: "DELETE", path: "/v1/users/", fn: a.deleteUsers},
 		{method: "PUT", path: "/v1/users/{username}/password", fn: a.setPassword},
 		{method: "PUT", path: "/v1/users/{username}/forbidden", fn: a.forbid},
 		{method: "GET", path: "/v1/users/{username}/userstat", fn: a.userStat},
@@ -50,21 +54,36 @@ func (a *API) registerOne(r *http.Request, app store.App, u userIn, admin bool) 
 
 // registerUsers is POST /v1/users/: 1–500 users; 201 with one result per
 // user, in order, a failed one carrying its error.
+//
+// Items are decoded one by one, so that an item of the wrong shape (not
+// an object, a field of the wrong JSON type) fails alone with 899003, as
+// any other item breaking a rule; its result echoes the username only
+// when that is a string.
 func (a *API) registerUsers(r *http.Request, app store.App) (int, any, error) {
-	var users []userIn
-	if err := decode(r, &users); err != nil || len(users) == 0 {
+	var items []json.RawMessage
+	if err := decode(r, &items); err != nil || len(items) == 0 {
 		return 0, nil, badParam()
 	}
-	if len(users) > batchMax {
+	if len(items) > batchMax {
 		return 0, nil, fail(jmsg.RestUserListTooLong)
 	}
-	out := make([]map[string]any, len(users))
-	for i, u := range users {
+	out := make([]map[string]any, len(items))
+	for i, item := range items {
 		res := map[string]any{}
-		if u.Username != nil {
-			res["username"] = *u.Username
+		var name struct {
+			Username any `json:"username"`
 		}
-		if err := a.registerOne(r, app, u, false); err != nil {
+		if json.Unmarshal(item, &name) == nil {
+			if s, ok := name.Username.(string); ok {
+				res["username"] = s
+			}
+		}
+		var err error = badParam()
+		var u userIn
+		if json.Unmarshal(item, &u) == nil {
+			err = a.registerOne(r, app, u, false)
+		}
+		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) {
 				return 0, nil, err
@@ -155,6 +174,45 @@ func (a *API) updateUser(r *http.Request, app store.App) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
+// deleteUser is DELETE /v1/users/{username}: 204.
+func (a *API) deleteUser(r *http.Request, app store.App) (int, any, error) {
+	u, err := a.pathUser(r, app)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := a.eng.DeleteUser(r.Context(), app.AppKey, u.UID, u.Username); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+// deleteBatchMax is the most users one batch delete takes.
+const deleteBatchMax = 100
+
+// deleteUsers is DELETE /v1/users/ with up to 100 usernames: 200 without
+// a body (JMessage prints "200 NO CONTENT"). Every name must exist
+// (899002), else nothing is deleted.
+func (a *API) deleteUsers(r *http.Request, app store.App) (int, any, error) {
+	names, err := usernames(r, deleteBatchMax)
+	if err != nil {
+		return 0, nil, err
+	}
+	users := make([]store.User, 0, len(names))
+	for _, name := range names {
+		u, err := a.user(r, app, name)
+		if err != nil {
+			return 0, nil, err
+		}
+		users = append(users, u)
+	}
+	for _, u := range users {
+		if err := a.eng.DeleteUser(r.Context(), app.AppKey, u.UID, u.Username); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, nil, err
+		}
+	}
+	return http.StatusOK, nil, nil
+}
+
 // setPassword is PUT /v1/users/{username}/password {"new_password"}.
 func (a *API) setPassword(r *http.Request, app store.App) (int, any, error) {
 	u, err := a.pathUser(r, app)
@@ -223,7 +281,8 @@ func (a *API) userStat(r *http.Request, app store.App) (int, any, error) {
 	return http.StatusOK, map[string]any{"login": login, "online": online}, nil
 }
 
-// usernames reads a body of 1–max usernames.
+// usernames reads a body of 1–max usernames, each following the
+// username rule (899003 otherwise, before any is looked up).
 func usernames(r *http.Request, max int) ([]string, error) {
 	var names []string
 	if err := decode(r, &names); err != nil {
@@ -232,22 +291,40 @@ func usernames(r *http.Request, max int) ([]string, error) {
 	if len(names) == 0 || len(names) > max {
 		return nil, badParam()
 	}
+	for _, name := range names {
+		if !jmsg.ValidUsername(name) {
+			return nil, badParam()
+		}
+	}
 	return names, nil
 }
 
-// userStats is POST /v1/users/userstat: every name must exist (899002).
+// userStats is POST /v1/users/userstat: every name must exist; 899002
+// names the unknown ones ("No such user: u1,u2", errors.md e.1).
 func (a *API) userStats(r *http.Request, app store.App) (int, any, error) {
 	names, err := usernames(r, batchMax)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]map[string]any, 0, len(names))
-	for _, name := range names {
+	users := make([]store.User, len(names))
+	var missing []string
+	for i, name := range names {
 		u, err := a.user(r, app, name)
-		if err != nil {
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae) && ae.code == jmsg.RestUserNotExist:
+			missing = append(missing, name)
+		case err != nil:
 			return 0, nil, err
 		}
-		ds, err := a.eng.DeviceStatuses(r.Context(), app.AppKey, u.UID)
+		users[i] = u
+	}
+	if len(missing) > 0 {
+		return 0, nil, failf(jmsg.RestUserNotExist, "No such user: "+strings.Join(missing, ","))
+	}
+	out := make([]map[string]any, 0, len(names))
+	for i, name := range names {
+		ds, err := a.eng.DeviceStatuses(r.Context(), app.AppKey, users[i].UID)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -257,7 +334,8 @@ func (a *API) userStats(r *http.Request, app store.App) (int, any, error) {
 }
 
 // userStatsV2 is POST /v2/users/statuser: unknown names are reported per
-// item (statuscode 1, statusmsg "no_exist"), not as a failure.
+// item (statuscode 1, statusmsg "no_exist"), not as a failure; the body
+// follows v1's rules, so a malformed name is 899003 as in v1.
 func (a *API) userStatsV2(r *http.Request, app store.App) (int, any, error) {
 	names, err := usernames(r, batchMax)
 	if err != nil {

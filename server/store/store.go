@@ -55,6 +55,11 @@ type Users interface {
 	// others) of appKey in registration order, count of them from offset
 	// start, and how many there are in all.
 	ListUsers(ctx context.Context, appKey string, admins bool, start, count int) ([]User, int, error)
+	// DeleteUser removes uid as a user: its username is freed (the row is
+	// kept, renamed, so that messages and memberships keep their sender),
+	// it cannot log in, and its tokens and device records go. ErrNotFound
+	// if no such user.
+	DeleteUser(ctx context.Context, appKey string, uid int64) error
 	// SetDisabled disables (or enables) uid's logins; ErrNotFound if none.
 	SetDisabled(ctx context.Context, appKey string, uid int64, disabled bool) error
 	// UsersByID returns the users with the given uids that exist, keyed by uid.

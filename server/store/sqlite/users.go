@@ -120,10 +120,11 @@ func (s *Store) UserByName(ctx context.Context, appKey, username string) (store.
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, appKey string, admins bool, start, count int) ([]store.User, int, error) {
 	var total int
-	if err := s.readRow(ctx, `SELECT count(*) FROM users WHERE app_key = ? AND admin = ?`, appKey, admins).Scan(&total); err != nil {
+	if err := s.readRow(ctx, `SELECT count(*) FROM users WHERE app_key = ? AND admin = ? AND username NOT LIKE '~deleted~%'`, appKey, admins).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting users: %w", err)
 	}
-	rows, err := s.readQuery(ctx, `SELECT `+userCols+` FROM users WHERE app_key = ? AND admin = ? ORDER BY uid LIMIT ? OFFSET ?`,
+	rows, err := s.readQuery(ctx, `SELECT `+userCols+` FROM users WHERE app_key = ? AND admin = ? AND username NOT LIKE '~deleted~%'
+		ORDER BY uid LIMIT ? OFFSET ?`,
 		appKey, admins, max(count, 0), max(start, 0))
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing users: %w", err)
@@ -138,6 +139,26 @@ func (s *Store) ListUsers(ctx context.Context, appKey string, admins bool, start
 		out = append(out, u)
 	}
 	return out, total, rows.Err()
+}
+
+// DeleteUser implements store.Users. The row keeps its uid under the name
+// "~deleted~<uid>", which no username can be.
+func (s *Store) DeleteUser(ctx context.Context, appKey string, uid int64) error {
+	return s.inTx(ctx, func(tx ptx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET username = '~deleted~' || uid, disabled = 1, password = x''
+			WHERE app_key = ? AND uid = ? AND username NOT LIKE '~deleted~%'`, appKey, uid)
+		if err != nil {
+			return fmt.Errorf("deleting user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE uid = ?`, uid); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM devices WHERE uid = ?`, uid)
+		return err
+	})
 }
 
 // SetDisabled implements store.Users.
