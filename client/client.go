@@ -13,6 +13,7 @@ package client
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,8 +39,18 @@ type Config struct {
 	// the messages no device has received yet (OfflineMessages). As in
 	// JMessage, it is off by default.
 	Roaming bool
-	// RequestTimeout bounds each request to the server; default 30s.
+	// RequestTimeout bounds each request to the server; default 30s. A
+	// media upload or download fails when it moves no byte for this long.
 	RequestTimeout time.Duration
+	// ResumableThreshold is the size in bytes above which media files are
+	// uploaded with jmsgd's resumable protocol, which survives dropped
+	// connections and process restarts; smaller files go in one request.
+	// Default 1 MiB.
+	ResumableThreshold int64
+	// HTTPClient carries media uploads and downloads; nil uses a client of
+	// the SDK's own. Its Timeout should be 0: uploads and downloads of
+	// large files take long, and stalls are caught by RequestTimeout.
+	HTTPClient *http.Client
 	// Logger receives the SDK's logs; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -52,6 +63,8 @@ type Client struct {
 	log      *slog.Logger
 	events   *eventQueue
 	requests atomic.Int64 // requests sent, for Stats
+	media    *mediaHTTP
+	ownHTTP  *http.Transport // the transport of the SDK's own HTTP client; nil with Config.HTTPClient
 
 	mu     sync.Mutex // guards state and sess
 	state  loginState
@@ -92,11 +105,21 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.ResumableThreshold <= 0 {
+		cfg.ResumableThreshold = 1 << 20
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, endpoint: endpoint, log: log, events: newEventQueue()}, nil
+	c := &Client{cfg: cfg, endpoint: endpoint, log: log, events: newEventQueue()}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		c.ownHTTP = http.DefaultTransport.(*http.Transport).Clone()
+		hc = &http.Client{Transport: c.ownHTTP}
+	}
+	c.media = &mediaHTTP{hc: hc, idle: cfg.RequestTimeout, attempts: 4, retryBase: 250 * time.Millisecond}
+	return c, nil
 }
 
 // Events returns the channel of events. It is closed by Close. Events are
@@ -120,6 +143,11 @@ func (c *Client) DatabasePath(username string) string {
 	return filepath.Join(c.cfg.DataDir, c.cfg.AppKey, username, "jmsg.db")
 }
 
+// userDir is the directory of username's database and media files.
+func (c *Client) userDir(username string) string {
+	return filepath.Dir(c.DatabasePath(username))
+}
+
 func (c *Client) ensureDir(username string) error {
 	return os.MkdirAll(filepath.Dir(c.DatabasePath(username)), 0o700)
 }
@@ -138,6 +166,9 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	if s != nil {
 		s.stop()
+	}
+	if c.ownHTTP != nil {
+		c.ownHTTP.CloseIdleConnections()
 	}
 	c.events.close()
 	return nil

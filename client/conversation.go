@@ -47,7 +47,7 @@ func (c *Client) messageFromRow(ctx context.Context, db *localstore.DB, r locals
 	if err != nil {
 		return nil, err
 	}
-	return fromRow(r, conv), nil
+	return fromRow(r, conv, db.Dir()), nil
 }
 
 // parseGID parses a group conversation's target: a positive decimal
@@ -234,7 +234,7 @@ func (cv *Conversation) Messages(offset, limit int) ([]*Message, error) {
 	}
 	out := make([]*Message, len(rows))
 	for i, r := range rows {
-		out[i] = fromRow(r, conv)
+		out[i] = fromRow(r, conv, s.db.Dir())
 	}
 	return out, nil
 }

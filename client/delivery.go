@@ -94,6 +94,7 @@ func (s *session) process() {
 				}
 			}
 		}
+		s.autoDownload(ctx, rowPtrs(received), 0)
 		for _, m := range s.announce(ctx, received) {
 			s.c.emit(MessageReceived{Message: m})
 		}
@@ -135,6 +136,7 @@ func (s *session) fillGapsAndAck(ctx context.Context, pushed []localstore.Messag
 				s.c.log.Warn("filling a gap", "err", err)
 				continue
 			}
+			s.autoDownload(ctx, rowPtrs(msgs), 0)
 			for _, m := range s.announce(ctx, msgs) {
 				s.c.emit(MessageReceived{Message: m})
 			}
@@ -376,8 +378,20 @@ func (s *session) sync(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
+				roaming := func(seq int64, received bool) bool {
+					return fresh && s.c.cfg.Roaming && (seq <= ch.DeliveredSeq || !received)
+				}
+				// Media of the offline batch: the newest ones only; none
+				// for roamed history.
+				var offline []*localstore.Message
+				for i := range stored {
+					if !roaming(stored[i].Seq, stored[i].Received) {
+						offline = append(offline, &stored[i])
+					}
+				}
+				s.autoDownload(ctx, offline, offlineAutoDownloads)
 				for _, m := range s.announce(ctx, stored) {
-					if fresh && s.c.cfg.Roaming && (m.Seq <= ch.DeliveredSeq || !m.Received) {
+					if roaming(m.Seq, m.Received) {
 						roamed[m.convID] = true // history another device had
 						continue
 					}

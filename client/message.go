@@ -9,8 +9,10 @@ import (
 	"github.com/jmsg-im/jmsg/wire"
 )
 
-// Content is a message's content: *TextContent, *CustomContent,
-// *EventContent (received only) or *UnknownContent.
+// Content is a message's content: *TextContent, *CustomContent, a media
+// content (*ImageContent, *VoiceContent, *FileContent, *VideoContent; see
+// MediaContent), *LocationContent, *EventContent (received only) or
+// *UnknownContent.
 type Content interface {
 	ContentType() jmsg.ContentType
 	// body returns the protocol msg_body, or 865001 if it is not sendable.
@@ -142,8 +144,9 @@ func (m *Message) Text() string {
 	return ""
 }
 
-// fromRow rebuilds a Message from its row.
-func fromRow(r localstore.Message, conv localstore.Conversation) *Message {
+// fromRow rebuilds a Message from its row; dir is the directory the row's
+// media paths are relative to.
+func fromRow(r localstore.Message, conv localstore.Conversation, dir string) *Message {
 	m := &Message{
 		ID: r.ID, ServerMessageID: r.ServerID, Seq: r.Seq,
 		ConversationType: jmsg.ConversationType(conv.Type), Target: conv.Target,
@@ -155,6 +158,9 @@ func fromRow(r localstore.Message, conv localstore.Conversation) *Message {
 	}
 	_ = json.Unmarshal([]byte(r.Content), &m.doc)
 	m.Content = decodeContent(m.doc.MsgType, m.doc.MsgBody)
+	if mc, ok := m.Content.(MediaContent); ok {
+		mc.setLocal(absPath(dir, r.MediaPath), absPath(dir, r.ThumbPath))
+	}
 	return m
 }
 
@@ -174,6 +180,10 @@ func decodeContent(msgType string, body json.RawMessage) Content {
 		var b wire.GroupEventBody
 		if json.Unmarshal(body, &b) == nil {
 			return eventContent(b)
+		}
+	case jmsg.ContentImage, jmsg.ContentVoice, jmsg.ContentFile, jmsg.ContentVideo, jmsg.ContentLocation:
+		if c := decodeMedia(jmsg.ParseContentType(msgType), body); c != nil {
+			return c
 		}
 	}
 	return &UnknownContent{MsgType: msgType, Raw: body}

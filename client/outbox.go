@@ -20,12 +20,17 @@ const outboxWindow = 64
 // in order, whenever the session is connected: messages sent while offline,
 // and those left Sending by a process that died. Retries reuse the
 // message's client id, so the server never stores a message twice.
+//
+// A media message is uploaded first (upload.go), by the outbox's own
+// goroutine, so the messages queued after it wait for it.
 type outbox struct {
 	wake chan struct{} // capacity 1
 
-	mu       sync.Mutex // guards inflight and waiters
-	inflight map[int64]bool
-	waiters  map[int64][]chan sendOutcome
+	mu        sync.Mutex // guards inflight, waiters, uploading and progress; held while withdrawing
+	inflight  map[int64]bool
+	waiters   map[int64][]chan sendOutcome
+	uploading map[int64]context.CancelFunc      // messages whose media is being uploaded: they can still be withdrawn
+	progress  map[int64]func(sent, total int64) // SendOptions.UploadProgress of waiting Sends
 }
 
 type sendOutcome struct {
@@ -34,7 +39,8 @@ type sendOutcome struct {
 }
 
 func newOutbox() *outbox {
-	return &outbox{wake: make(chan struct{}, 1), inflight: map[int64]bool{}, waiters: map[int64][]chan sendOutcome{}}
+	return &outbox{wake: make(chan struct{}, 1), inflight: map[int64]bool{}, waiters: map[int64][]chan sendOutcome{},
+		uploading: map[int64]context.CancelFunc{}, progress: map[int64]func(sent, total int64){}}
 }
 
 func (o *outbox) kick() {
@@ -51,6 +57,17 @@ func (o *outbox) wait(id int64) chan sendOutcome {
 	o.waiters[id] = append(o.waiters[id], ch)
 	o.mu.Unlock()
 	return ch
+}
+
+// setProgress sets (nil: removes) the upload progress function of id.
+func (o *outbox) setProgress(id int64, fn func(sent, total int64)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if fn == nil {
+		delete(o.progress, id)
+	} else {
+		o.progress[id] = fn
+	}
 }
 
 func (o *outbox) unwait(id int64, ch chan sendOutcome) {
@@ -88,15 +105,20 @@ func (o *outbox) land(id int64) {
 }
 
 // withdraw cancels message id if it has not left yet, reporting whether
-// it did. The outbox checks the status again after taking a message, so a
-// withdrawn message is never sent.
+// it did: a message still queued, or one whose media is being uploaded
+// (the upload is stopped). The outbox checks the status again after taking
+// a message and after an upload, so a withdrawn message is never sent.
 func (o *outbox) withdraw(id int64, db *localstore.DB) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.inflight[id] {
+	cancelUpload, uploading := o.uploading[id]
+	if o.inflight[id] && !uploading {
 		return false
 	}
 	ok, err := db.CancelSending(context.Background(), id)
+	if err == nil && ok && uploading {
+		cancelUpload()
+	}
 	return err == nil && ok
 }
 
@@ -134,9 +156,37 @@ func (s *session) runOutbox() {
 			if full {
 				break // a finished send wakes the outbox again
 			}
-			if cur, err := s.db.MessageByID(s.ctx, r.ID); err != nil || cur.Status != int(jmsg.StatusSending) {
+			cur, err := s.db.MessageByID(s.ctx, r.ID)
+			if err != nil || !localstore.Queued(cur.Status) {
 				o.land(r.ID) // withdrawn meanwhile
 				continue
+			}
+			r = cur
+			if mc, doc, ok := s.pendingMedia(r); ok {
+				up, err := s.uploadForSend(r, mc, doc)
+				var later errRetryLater
+				switch {
+				case err == nil:
+					r = up
+				case errors.Is(err, errWithdrawn):
+					o.land(r.ID)
+					continue
+				case s.ctx.Err() != nil:
+					o.land(r.ID)
+					return // the session ends; the next one continues the upload
+				case errors.As(err, &later):
+					// No connection for the token: later, in order.
+					o.land(r.ID)
+					if tr.alive() {
+						time.AfterFunc(time.Second, o.kick)
+					}
+				default:
+					s.finishUpload(r, err)
+					continue
+				}
+				if err != nil {
+					break
+				}
 			}
 			var doc jmsg.Doc
 			if err := json.Unmarshal([]byte(r.Content), &doc); err != nil {
@@ -182,6 +232,23 @@ func (s *session) runOutbox() {
 			}()
 		}
 	}
+}
+
+// finishUpload records a failed upload (status SendUploadFailed with the
+// error's code), reports it and hands it to Send.
+func (s *session) finishUpload(r localstore.Message, upErr error) {
+	ctx := context.Background()
+	s.c.log.Warn("media upload failed", "msg", r.ID, "err", upErr)
+	if err := s.db.SetStatus(ctx, r.ID, int(jmsg.StatusSendUploadFailed), jmsg.CodeOf(upErr)); err != nil {
+		s.c.log.Error("recording a failed upload", "err", err)
+	}
+	m, err := s.c.messageFromRow(ctx, s.db, mustRow(s.db, r.ID, r))
+	if err != nil {
+		m = nil
+	}
+	s.c.emit(SendResult{Message: m, Err: upErr})
+	s.outbox.settle(r.ID, sendOutcome{msg: m, err: upErr})
+	s.outbox.kick()
 }
 
 // finish records the outcome of a send, reports it and hands it to Send.

@@ -33,9 +33,10 @@ type session struct {
 	tr    *transport
 	token string // login token for reconnecting
 
-	inbox  inbox       // pushes and reconnects, for process
-	outbox *outbox     // messages waiting to be sent
-	ended  atomic.Bool // the server ended the session (kick); do not reconnect
+	inbox     inbox       // pushes and reconnects, for process
+	outbox    *outbox     // messages waiting to be sent
+	downloads keyedMutex  // one download per destination file at a time
+	ended     atomic.Bool // the server ended the session (kick); do not reconnect
 }
 
 // inboxItem is a server push, or a note that the connection was

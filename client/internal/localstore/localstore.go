@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -28,8 +29,9 @@ func (e *MigrateError) Unwrap() error { return e.Err }
 // DB is an open local database. It is safe for concurrent use; writes are
 // serialised.
 type DB struct {
-	db *sql.DB
-	mu sync.Mutex // serialises write transactions
+	db  *sql.DB
+	dir string     // the directory of the database file
+	mu  sync.Mutex // serialises write transactions
 }
 
 // Open opens or creates the database at path and migrates it. Any failure
@@ -49,8 +51,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, &MigrateError{err}
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, dir: filepath.Dir(path)}, nil
 }
+
+// Dir returns the directory holding the database file: the base of the
+// relative media paths stored in messages.
+func (d *DB) Dir() string { return d.dir }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }

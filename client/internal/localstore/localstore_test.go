@@ -137,3 +137,59 @@ func TestMessagesWithoutClientID(t *testing.T) {
 		t.Fatalf("after two events: unread %d synced %d, want 0 and 2", c.Unread, c.SyncedSeq)
 	}
 }
+
+// Media: local paths round-trip, a message whose upload is done stays in
+// the outbox until sent, and a withdrawn message's content is not
+// overwritten by a finishing upload.
+func TestMediaRows(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	c, err := db.EnsureConversation(ctx, 1, "bob01", "bob01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.InsertOutgoing(ctx, Message{ConvID: c.ID, CID: "c1", Status: statusSending, ContentType: 2,
+		Content: `{}`, From: "alice", LocalTime: 1, MediaPath: "media/sent/c1.png", ThumbPath: "media/sent/c1-thumb.png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := db.MessageByID(ctx, id)
+	if m.MediaPath != "media/sent/c1.png" || m.ThumbPath != "media/sent/c1-thumb.png" {
+		t.Fatalf("paths = %q, %q", m.MediaPath, m.ThumbPath)
+	}
+	if ok, err := db.UpdateQueuedContent(ctx, id, `{"x":1}`, statusUploaded); !ok || err != nil {
+		t.Fatalf("UpdateQueuedContent = %v, %v", ok, err)
+	}
+	if out, _ := db.Outbox(ctx, 10); len(out) != 1 || out[0].Status != statusUploaded || out[0].Content != `{"x":1}` {
+		t.Fatalf("Outbox = %+v, want the uploaded message", out)
+	}
+	if ok, _ := db.CancelSending(ctx, id); !ok {
+		t.Fatal("CancelSending(uploaded) = false")
+	}
+	if ok, _ := db.UpdateQueuedContent(ctx, id, `{"x":2}`, statusUploaded); ok {
+		t.Fatal("UpdateQueuedContent(withdrawn) = true")
+	}
+	if err := db.SetThumbPath(ctx, id, "media/image/X-thumb.png"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetMediaPath(ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := db.MessageByID(ctx, id); m.Content != `{"x":1}` || m.ThumbPath != "media/image/X-thumb.png" || m.MediaPath != "" {
+		t.Fatalf("after withdraw and path updates: %+v", m)
+	}
+
+	u := Upload{MsgID: id, Part: "media", UploadID: "abc", UploadURL: "http://h/v1/media", Size: 9}
+	if err := db.SetUpload(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Upload(ctx, id, "media"); err != nil || got != u {
+		t.Fatalf("Upload = %+v, %v; want %+v", got, err, u)
+	}
+	if err := db.DeleteUpload(ctx, id, "media"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Upload(ctx, id, "media"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Upload after delete = %v, want ErrNotFound", err)
+	}
+}

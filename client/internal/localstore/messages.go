@@ -26,15 +26,17 @@ type Message struct {
 	ServerTime  int64
 	LocalTime   int64
 	ErrorCode   int
+	MediaPath   string // the local copy of the media, relative to Dir; '' if none
+	ThumbPath   string // the local copy of the thumbnail, relative to Dir; '' if none
 }
 
 const msgCols = `id, conv_id, coalesce(server_id, 0), coalesce(seq, 0), cid, received, status, content_type, content,
-	from_user, server_time, local_time, error_code`
+	from_user, server_time, local_time, error_code, media_path, thumb_path`
 
 func scanMsg(sc interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	err := sc.Scan(&m.ID, &m.ConvID, &m.ServerID, &m.Seq, &m.CID, &m.Received, &m.Status, &m.ContentType,
-		&m.Content, &m.From, &m.ServerTime, &m.LocalTime, &m.ErrorCode)
+		&m.Content, &m.From, &m.ServerTime, &m.LocalTime, &m.ErrorCode, &m.MediaPath, &m.ThumbPath)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -54,8 +56,8 @@ func (d *DB) InsertOutgoing(ctx context.Context, m Message) (int64, error) {
 	var id int64
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO messages (conv_id, cid, received, status, content_type, content,
-			from_user, local_time) VALUES (?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`,
-			m.ConvID, m.CID, m.Status, m.ContentType, m.Content, m.From, m.LocalTime).Scan(&id)
+			from_user, local_time, media_path, thumb_path) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.ConvID, m.CID, m.Status, m.ContentType, m.Content, m.From, m.LocalTime, m.MediaPath, m.ThumbPath).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("storing message: %w", err)
@@ -237,20 +239,25 @@ func (d *DB) LatestMessage(ctx context.Context, convID int64) (Message, error) {
 	return ms[0], nil
 }
 
-// Outbox returns up to limit messages waiting to be sent (status Sending),
-// oldest first.
+// Outbox returns up to limit messages waiting to be sent (status Sending,
+// or SendUploadSucceed: media uploaded, message not sent yet), oldest
+// first.
 func (d *DB) Outbox(ctx context.Context, limit int) ([]Message, error) {
-	return d.queryMsgs(ctx, `SELECT `+msgCols+` FROM messages WHERE status = ? AND received = 0 ORDER BY id LIMIT ?`,
-		statusSending, limit)
+	return d.queryMsgs(ctx, `SELECT `+msgCols+` FROM messages WHERE status IN (?, ?) AND received = 0 ORDER BY id LIMIT ?`,
+		statusSending, statusUploaded, limit)
 }
+
+// Queued reports whether status is one of a message waiting in the
+// outbox.
+func Queued(status int) bool { return status == statusSending || status == statusUploaded }
 
 // CancelSending marks a message that is still waiting to be sent
 // CanceledSend; it reports false if the message is no longer waiting.
 func (d *DB) CancelSending(ctx context.Context, id int64) (bool, error) {
 	var n int64
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, error_code = ? WHERE id = ? AND status = ?`,
-			statusCanceled, codeCanceled, id, statusSending)
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, error_code = ? WHERE id = ? AND status IN (?, ?)`,
+			statusCanceled, codeCanceled, id, statusSending, statusUploaded)
 		if err != nil {
 			return err
 		}
@@ -261,9 +268,11 @@ func (d *DB) CancelSending(ctx context.Context, id int64) (bool, error) {
 }
 
 // Statuses and codes the outbox uses (jmsg.StatusSending,
-// jmsg.StatusCanceledSend, jmsg.SDKMessageCancelSend).
+// jmsg.StatusSendUploadSucceed, jmsg.StatusCanceledSend,
+// jmsg.SDKMessageCancelSend).
 const (
 	statusSending  = 1
+	statusUploaded = 3
 	statusCanceled = 9
 	codeCanceled   = 865011
 )

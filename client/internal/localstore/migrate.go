@@ -61,6 +61,20 @@ var migrations = []string{
 	// yet sent.
 	`ALTER TABLE conversations ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE conversations ADD COLUMN read_pending INTEGER NOT NULL DEFAULT 0;`,
+
+	// 4: media. The local copies of a message's media (paths relative to
+	// the database's directory; '' when not local), and the resumable
+	// uploads under way, so that a restarted process continues them.
+	`ALTER TABLE messages ADD COLUMN media_path TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN thumb_path TEXT NOT NULL DEFAULT '';
+	CREATE TABLE media_uploads (
+		msg_id     INTEGER NOT NULL,
+		part       TEXT NOT NULL,
+		upload_id  TEXT NOT NULL,
+		upload_url TEXT NOT NULL,
+		size       INTEGER NOT NULL,
+		PRIMARY KEY (msg_id, part)
+	);`,
 }
 
 // SchemaVersion is the schema version this SDK writes.
