@@ -13,14 +13,14 @@ import (
 
 // decode reads the request body as JSON into v, whatever the content type
 // says; unknown keys are ignored. Anything else than one JSON value of
-// v's shape is 899003.
+// v's shape is 899003, null included (it would decode as "nothing sent").
 func decode(r *http.Request, v any) error {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		return badParam()
 	}
 	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	if len(b) == 0 || string(b) == "null" {
 		return badParam()
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -105,6 +105,9 @@ func (u userIn) apply(info *jmsg.UserInfo) bool {
 		// "yyyy-MM-dd", or the reply's "yyyy-MM-dd HH:mm:ss" sent back.
 		b := *u.Birthday
 		if len(b) == len(timeLayout) {
+			if _, err := time.Parse(timeLayout, b); err != nil {
+				return false
+			}
 			b = b[:10]
 		}
 		info.Birthday = b
@@ -113,7 +116,9 @@ func (u userIn) apply(info *jmsg.UserInfo) bool {
 		info.Gender = int(*u.Gender)
 	}
 	if len(u.Extras) > 0 && string(u.Extras) != "null" {
-		if !jmsg.IsJSONObject(u.Extras) || len(u.Extras) > jmsg.UserExtrasMaxLen {
+		// The limit is on the object, not on the caller's layout of it.
+		var c bytes.Buffer
+		if !jmsg.IsJSONObject(u.Extras) || json.Compact(&c, u.Extras) != nil || c.Len() > jmsg.UserExtrasMaxLen {
 			return false
 		}
 		var m map[string]json.RawMessage
