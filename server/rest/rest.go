@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server"
 	"github.com/jmsg-im/jmsg/server/store"
 )
@@ -49,13 +50,21 @@ func New(eng *server.Server, st store.Store, cfg Config) *API {
 	return &API{eng: eng, st: st, cfg: cfg, rates: newRateLimiter(cfg.RatePerMinute, time.Minute)}
 }
 
-// Register adds the API's routes to mux.
+// Register adds the API's routes to mux, and answers paths under /v1/
+// and /v2/ that none serves with 404 and the error envelope (899003)
+// instead of a plain-text page.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range a.routes() {
 		for _, p := range rt.paths() {
 			mux.Handle(rt.method+" "+p, a.handle(rt.fn))
 		}
 	}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{
+			"code": jmsg.RestParameterInvalid, "message": "no such endpoint: " + r.Method + " " + r.URL.Path}})
+	}
+	mux.HandleFunc("/v1/", notFound)
+	mux.HandleFunc("/v2/", notFound)
 }
 
 // route is one endpoint: a method and a path as JMessage documents it.
