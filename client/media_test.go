@@ -2,12 +2,15 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	_ "image/png"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,4 +319,245 @@ func mustFile(t testing.TB, path string) *client.FileContent {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// A large file goes up with the resumable protocol: every request that
+// drops mid-body is followed by a HEAD and the rest, never the whole file
+// again.
+func TestMediaResumableUploadSurvivesDrops(t *testing.T) {
+	d := jmsgdtest.Start(t)
+	ctx := testCtx(t)
+	p := newMediaPair(t, d, "alice", "bob01", client.Config{ResumableThreshold: 100 << 10})
+	const size = 1 << 20
+	path, orig := writeRandom(t, t.TempDir(), "big.bin", size)
+	p.px.setFault(func(r *http.Request) fault {
+		if r.Method == http.MethodPatch {
+			return fault{cut: 300 << 10} // every request drops after 300 KiB
+		}
+		return fault{}
+	})
+	draft, err := p.conv.CreateMessage(mustFile(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	sent, err := p.alice.SendWithOptions(ctx, draft, client.SendOptions{UploadProgress: func(n, _ int64) { last = n }})
+	if err != nil {
+		t.Fatalf("Send(1 MiB over a link that drops every 300 KiB) = %v; requests %q", err, p.px.requests())
+	}
+	if last != size {
+		t.Fatalf("progress ended at %d, want %d", last, size)
+	}
+	if n := p.px.count("POST /v1/media/uploads"); n != 1 {
+		t.Fatalf("%d uploads created, want 1: %q", n, p.px.requests())
+	}
+	if p.px.count("HEAD") < 2 || p.px.count("PATCH") < 4 {
+		t.Fatalf("requests %q: want resumption after each drop", p.px.requests())
+	}
+	p.px.setFault(nil)
+	got := p.received(t, sent)
+	dl, err := p.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+	if err != nil || !bytes.Equal(readFile(t, dl), orig) {
+		t.Fatalf("DownloadMedia = %q, %v: want the bytes sent", dl, err)
+	}
+}
+
+// A process that stops in the middle of a resumable upload continues it
+// after the restart from what the server holds.
+func TestMediaResumableUploadContinuesAfterRestart(t *testing.T) {
+	d := jmsgdtest.Start(t)
+	ctx := testCtx(t)
+	dataDir := t.TempDir()
+	cfg := client.Config{DataDir: dataDir, ResumableThreshold: 100 << 10}
+	p := newMediaPair(t, d, "alice", "bob01", cfg)
+	const size = 1 << 20
+	path, orig := writeRandom(t, t.TempDir(), "big.bin", size)
+	hold, reached := make(chan struct{}), make(chan struct{})
+	p.px.setFault(func(r *http.Request) fault {
+		if r.Method == http.MethodPatch {
+			return fault{cut: 400 << 10, hold: hold, reached: reached}
+		}
+		return fault{}
+	})
+	draft, err := p.conv.CreateMessage(mustFile(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := p.alice.Send(short, draft); jmsg.CodeOf(err) != jmsg.SDKNetworkOtherError {
+		t.Fatalf("Send with a short deadline = %v, want 860016 (still queued)", err)
+	}
+	select {
+	case <-reached:
+	case <-ctx.Done():
+		t.Fatal("the upload never reached 400 KiB")
+	}
+	p.alice.Close() // the process ends mid-upload
+	close(hold)     // and its connection with it
+	p.px.setFault(nil)
+
+	alice := newClientVia(t, d, p.px.URL, cfg)
+	if err := alice.Login(ctx, "alice", "pw-alice"); err != nil {
+		t.Fatal(err)
+	}
+	got := waitEvent(t, p.bob, "the file", func(e client.MessageReceived) bool { return e.Message.ID > 0 }).Message
+	dl, err := p.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+	if err != nil || !bytes.Equal(readFile(t, dl), orig) {
+		t.Fatalf("DownloadMedia = %q, %v: want the bytes sent", dl, err)
+	}
+	var resumedAt int64
+	for _, r := range p.px.requests() {
+		if strings.HasPrefix(r, "PATCH") {
+			f := strings.Fields(r)
+			resumedAt, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+		}
+	}
+	if n := p.px.count("POST /v1/media/uploads"); n != 1 || p.px.count("HEAD") == 0 || resumedAt == 0 {
+		t.Fatalf("requests %q: want one upload, resumed after a HEAD from a non-zero offset", p.px.requests())
+	}
+}
+
+// Thumbnails come with the message; for an offline batch only the newest
+// 20 media messages get theirs. A failed thumbnail download leaves the
+// message ReceiveDownloadFailed, reported all the same, and DownloadMedia
+// fetches it again.
+func TestMediaThumbnails(t *testing.T) {
+	d := jmsgdtest.Start(t)
+	ctx := testCtx(t)
+	p := newMediaPair(t, d, "alice", "bob01", client.Config{})
+	path, _ := writePNG(t, t.TempDir(), 400, 400)
+
+	p.px.setFault(func(r *http.Request) fault { return fault{refuse: r.Method == http.MethodGet} })
+	sent, err := p.conv.SendImage(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.received(t, sent)
+	if got.Status != jmsg.StatusReceiveDownloadFailed || got.Content.(*client.ImageContent).ThumbPath != "" {
+		t.Fatalf("with downloads failing: status %v, ThumbPath %q; want ReceiveDownloadFailed and none",
+			got.Status, got.Content.(*client.ImageContent).ThumbPath)
+	}
+	p.px.setFault(nil)
+	thumb, err := p.bob.DownloadMedia(ctx, got, client.DownloadOptions{Thumb: true})
+	if err != nil {
+		t.Fatalf("DownloadMedia(Thumb) = %v", err)
+	}
+	cv, _ := p.bob.Conversation(jmsg.ConversationSingle, "alice")
+	latest, _ := cv.LatestMessage()
+	if latest.Status != jmsg.StatusReceiveSucceed || latest.Content.(*client.ImageContent).ThumbPath != thumb {
+		t.Fatalf("after DownloadMedia(Thumb): status %v, ThumbPath %q; want ReceiveSucceed and %q", latest.Status,
+			latest.Content.(*client.ImageContent).ThumbPath, thumb)
+	}
+
+	if err := p.bob.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = offlineThumbs + 2
+	for i := 0; i < n; i++ {
+		if _, err := p.conv.SendImage(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.bob.Login(ctx, "bob01", "pw-bob01"); err != nil {
+		t.Fatal(err)
+	}
+	batch := waitEvent(t, p.bob, "the offline batch", func(e client.OfflineMessages) bool { return true })
+	if len(batch.Messages) != n {
+		t.Fatalf("offline batch of %d, want %d", len(batch.Messages), n)
+	}
+	for i, m := range batch.Messages {
+		has := m.Content.(*client.ImageContent).ThumbPath != ""
+		if want := i >= n-offlineThumbs; has != want {
+			t.Fatalf("offline message %d of %d: thumbnail %v, want %v (only the newest %d)", i, n, has, want, offlineThumbs)
+		}
+	}
+}
+
+const offlineThumbs = 20
+
+// A file larger than the server accepts fails with 898061, in one request
+// and resumable alike; Send cancelled during the upload withdraws the
+// message.
+func TestMediaUploadRefusedAndWithdrawn(t *testing.T) {
+	d := jmsgdtest.StartWithConfig(t, "[media]\nmax_upload_bytes = 3000\n")
+	ctx := testCtx(t)
+	p := newMediaPair(t, d, "alice", "bob01", client.Config{ResumableThreshold: 4000})
+	dir := t.TempDir()
+	for _, size := range []int{3500, 5000} {
+		path, _ := writeRandom(t, dir, "big.bin", size)
+		m, err := p.conv.SendFile(ctx, path, "")
+		wantCode(t, "SendFile(too large)", err, jmsg.HttpFileSizeExceedLimit)
+		if m.Status != jmsg.StatusSendUploadFailed || m.ErrorCode != jmsg.HttpFileSizeExceedLimit {
+			t.Fatalf("status %v code %d, want SendUploadFailed with 898061", m.Status, m.ErrorCode)
+		}
+		res := waitEvent(t, p.alice, "SendResult", func(e client.SendResult) bool { return e.Message.ID == m.ID })
+		wantCode(t, "SendResult.Err", res.Err, jmsg.HttpFileSizeExceedLimit)
+	}
+
+	path, _ := writeRandom(t, dir, "small.bin", 1000)
+	posts := p.px.count("POST")
+	hold := make(chan struct{})
+	p.px.setFault(func(r *http.Request) fault {
+		if r.Method == http.MethodPost {
+			<-hold
+		}
+		return fault{}
+	})
+	draft, err := p.conv.CreateMessage(mustFile(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	var out *client.Message
+	go func() {
+		var err error
+		out, err = p.alice.Send(sctx, draft)
+		done <- err
+	}()
+	jmsgdtest.WaitFor(t, "the upload to start", 10*time.Second, func() bool { return p.px.count("POST") > posts })
+	cancel()
+	err = <-done
+	close(hold)
+	wantCode(t, "Send cancelled while uploading", err, jmsg.SDKMessageCancelSend)
+	if out.Status != jmsg.StatusCanceledSend {
+		t.Fatalf("status %v, want CanceledSend", out.Status)
+	}
+	p.px.setFault(nil)
+	if _, err := p.conv.SendText(ctx, "next", nil); err != nil {
+		t.Fatal(err)
+	}
+	first := waitEvent(t, p.bob, "a message", func(client.MessageReceived) bool { return true }).Message
+	if first.Text() != "next" {
+		t.Fatalf("bob received %T first, want the text: the withdrawn file must not be sent", first.Content)
+	}
+}
+
+// A download that drops midway continues with a Range request from the
+// bytes already held.
+func TestMediaDownloadResumes(t *testing.T) {
+	d := jmsgdtest.Start(t)
+	ctx := testCtx(t)
+	p := newMediaPair(t, d, "alice", "bob01", client.Config{})
+	path, orig := writeRandom(t, t.TempDir(), "big.bin", 600<<10)
+	sent, err := p.conv.SendFile(ctx, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.received(t, sent)
+	var cut atomic.Bool
+	p.px.setFault(func(r *http.Request) fault {
+		if r.Method == http.MethodGet && cut.CompareAndSwap(false, true) {
+			return fault{cutResp: 200 << 10}
+		}
+		return fault{}
+	})
+	dl, err := p.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+	if err != nil || !bytes.Equal(readFile(t, dl), orig) {
+		t.Fatalf("DownloadMedia over a dropped connection = %q, %v", dl, err)
+	}
+	if p.px.count("GET /v1/media/get bytes=") != 1 {
+		t.Fatalf("requests %q: want the second GET to ask for the rest", p.px.requests())
+	}
 }

@@ -45,10 +45,14 @@ type fault struct {
 	refuse  bool          // drop the connection without forwarding
 	cut     int64         // > 0: forward this many body bytes, then drop both connections
 	hold    chan struct{} // with cut: wait for this to close (or the client to go) before dropping
+	reached chan struct{} // with cut: closed once the cut bytes have passed
 	corrupt bool          // flip a byte of the response body
+	cutResp int64         // > 0: pass this many response body bytes, then drop the connection
 }
 
 type corruptKey struct{}
+
+type cutRespKey struct{}
 
 func newMediaProxy(t testing.TB, target string) *mediaProxy {
 	t.Helper()
@@ -64,13 +68,16 @@ func newMediaProxy(t testing.TB, target string) *mediaProxy {
 		if resp.Request.Context().Value(corruptKey{}) != nil {
 			resp.Body = &flipFirst{ReadCloser: resp.Body}
 		}
+		if n, ok := resp.Request.Context().Value(cutRespKey{}).(int64); ok {
+			resp.Body = &cutReader{r: resp.Body, left: n}
+		}
 		return nil
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var f fault
 		if strings.HasPrefix(r.URL.Path, "/v1/media") || strings.HasPrefix(r.URL.Path, "/resource") {
 			p.mu.Lock()
-			p.log = append(p.log, strings.TrimSpace(r.Method+" "+r.URL.Path+" "+r.Header.Get("Upload-Offset")))
+			p.log = append(p.log, strings.TrimSpace(r.Method+" "+r.URL.Path+" "+r.Header.Get("Upload-Offset")+r.Header.Get("Range")))
 			fn := p.fault
 			p.mu.Unlock()
 			if fn != nil {
@@ -82,9 +89,11 @@ func newMediaProxy(t testing.TB, target string) *mediaProxy {
 			dropConn(w)
 			return
 		case f.cut > 0:
-			r.Body = &cutReader{r: r.Body, left: f.cut, hold: f.hold, done: r.Context().Done()}
+			r.Body = &cutReader{r: r.Body, left: f.cut, hold: f.hold, reached: f.reached, done: r.Context().Done()}
 		case f.corrupt:
 			r = r.WithContext(context.WithValue(r.Context(), corruptKey{}, true))
+		case f.cutResp > 0:
+			r = r.WithContext(context.WithValue(r.Context(), cutRespKey{}, f.cutResp))
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -132,14 +141,19 @@ func dropConn(w http.ResponseWriter) {
 
 // cutReader passes left bytes, then fails (after hold closes, if set).
 type cutReader struct {
-	r    io.ReadCloser
-	left int64
-	hold chan struct{}
-	done <-chan struct{}
+	r       io.ReadCloser
+	left    int64
+	hold    chan struct{}
+	reached chan struct{}
+	done    <-chan struct{}
 }
 
 func (c *cutReader) Read(p []byte) (int, error) {
 	if c.left <= 0 {
+		if c.reached != nil {
+			close(c.reached)
+			c.reached = nil
+		}
 		if c.hold != nil {
 			select {
 			case <-c.hold:

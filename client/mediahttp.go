@@ -367,14 +367,17 @@ func (h *mediaHTTP) resumable(ctx context.Context, a uploadAuth, r uploadReq, st
 		case err == nil || errors.Is(err, errOffsetMismatch):
 			if off > offset {
 				failures = 0
-			} else if err == nil {
-				// 204 without progress: count it, or a server that never
-				// takes bytes would be asked forever.
-				if err := fail(transient{jmsg.Errorf(jmsg.SDKNetworkUploadFailed, "no progress at offset %d", off)}); err != nil {
-					return jmsg.MediaObject{}, err
-				}
+				offset = off
+				continue
 			}
+			// No progress: a 204 that took no byte, or a 409 (the server
+			// holds another offset, or an earlier request of this upload
+			// is still running there). Back off and count it, or a server
+			// that takes no bytes would be asked forever.
 			offset = off
+			if err := fail(transient{jmsg.Errorf(jmsg.SDKNetworkUploadFailed, "no progress at offset %d (%v)", off, err)}); err != nil {
+				return jmsg.MediaObject{}, err
+			}
 			continue
 		}
 		if err := fail(err); err != nil {
@@ -518,7 +521,13 @@ func (h *mediaHTTP) downloadOnce(ctx context.Context, u, part string, w want, pr
 	if err != nil {
 		return "", jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
-	defer f.Close()
+	defer func() {
+		// Keep what arrived for a resumption, but not an empty file.
+		if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+			os.Remove(part)
+		}
+		f.Close()
+	}()
 	crc := crc32.NewIEEE()
 	have, err := io.Copy(crc, f)
 	if err != nil {
@@ -578,8 +587,7 @@ func (h *mediaHTTP) downloadOnce(ctx context.Context, u, part string, w want, pr
 	}
 	got := have + n
 	if got != w.Size || crc.Sum32() != w.CRC {
-		f.Close()
-		os.Remove(part)
+		f.Truncate(0) // removed on return
 		return "", jmsg.Errorf(jmsg.SDKMediaCrcVerifyFailed, "got %d bytes with CRC-32 %08x, want %d bytes with %08x",
 			got, crc.Sum32(), w.Size, w.CRC)
 	}

@@ -26,10 +26,13 @@ const outboxWindow = 64
 type outbox struct {
 	wake chan struct{} // capacity 1
 
-	mu        sync.Mutex // guards inflight, waiters, uploading and progress; held while withdrawing
-	inflight  map[int64]bool
-	waiters   map[int64][]chan sendOutcome
-	uploading map[int64]context.CancelFunc      // messages whose media is being uploaded: they can still be withdrawn
+	mu       sync.Mutex // guards inflight, waiters, preparing and progress; held while withdrawing
+	inflight map[int64]bool
+	waiters  map[int64][]chan sendOutcome
+	// preparing holds the messages taken but whose send frame is not
+	// written yet (their media may be uploading): they can still be
+	// withdrawn, which stops the upload.
+	preparing map[int64]context.CancelFunc
 	progress  map[int64]func(sent, total int64) // SendOptions.UploadProgress of waiting Sends
 }
 
@@ -40,7 +43,7 @@ type sendOutcome struct {
 
 func newOutbox() *outbox {
 	return &outbox{wake: make(chan struct{}, 1), inflight: map[int64]bool{}, waiters: map[int64][]chan sendOutcome{},
-		uploading: map[int64]context.CancelFunc{}, progress: map[int64]func(sent, total int64){}}
+		preparing: map[int64]context.CancelFunc{}, progress: map[int64]func(sent, total int64){}}
 }
 
 func (o *outbox) kick() {
@@ -105,21 +108,36 @@ func (o *outbox) land(id int64) {
 }
 
 // withdraw cancels message id if it has not left yet, reporting whether
-// it did: a message still queued, or one whose media is being uploaded
-// (the upload is stopped). The outbox checks the status again after taking
-// a message and after an upload, so a withdrawn message is never sent.
+// it did: a message still queued, or one the outbox has taken but not
+// written yet, whose media may be uploading (the upload is stopped). The
+// outbox checks the status again, under mu, just before it writes a
+// message, so a withdrawn message is never sent.
 func (o *outbox) withdraw(id int64, db *localstore.DB) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	cancelUpload, uploading := o.uploading[id]
-	if o.inflight[id] && !uploading {
+	stop, preparing := o.preparing[id]
+	if o.inflight[id] && !preparing {
 		return false
 	}
 	ok, err := db.CancelSending(context.Background(), id)
-	if err == nil && ok && uploading {
-		cancelUpload()
+	if err == nil && ok && preparing {
+		stop()
 	}
 	return err == nil && ok
+}
+
+// progressOf returns a function that passes upload progress to the
+// SendOptions.UploadProgress of a Send waiting for id, if there is one
+// at the time.
+func (o *outbox) progressOf(id int64) func(sent, total int64) {
+	return func(sent, total int64) {
+		o.mu.Lock()
+		fn := o.progress[id]
+		o.mu.Unlock()
+		if fn != nil {
+			fn(sent, total)
+		}
+	}
 }
 
 // runOutbox sends queued messages whenever woken and connected, until the
@@ -146,8 +164,12 @@ func (s *session) runOutbox() {
 		for _, r := range rows {
 			o.mu.Lock()
 			busy, full := o.inflight[r.ID], len(o.inflight) >= outboxWindow
+			var ctx context.Context
 			if !busy && !full {
 				o.inflight[r.ID] = true
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(s.ctx)
+				o.preparing[r.ID] = cancel
 			}
 			o.mu.Unlock()
 			if busy {
@@ -156,37 +178,38 @@ func (s *session) runOutbox() {
 			if full {
 				break // a finished send wakes the outbox again
 			}
+			var upErr error
+			if mc, doc, ok := s.pendingMedia(r); ok {
+				upErr = s.uploadMedia(ctx, r, mc, doc, o.progressOf(r.ID))
+			}
+			// The last moment the message can be withdrawn.
+			o.mu.Lock()
+			cancel := o.preparing[r.ID]
+			delete(o.preparing, r.ID)
 			cur, err := s.db.MessageByID(s.ctx, r.ID)
+			o.mu.Unlock()
+			cancel()
 			if err != nil || !localstore.Queued(cur.Status) {
 				o.land(r.ID) // withdrawn meanwhile
 				continue
 			}
 			r = cur
-			if mc, doc, ok := s.pendingMedia(r); ok {
-				up, err := s.uploadForSend(r, mc, doc)
+			if upErr != nil {
 				var later errRetryLater
-				switch {
-				case err == nil:
-					r = up
-				case errors.Is(err, errWithdrawn):
-					o.land(r.ID)
-					continue
-				case s.ctx.Err() != nil:
+				if s.ctx.Err() != nil {
 					o.land(r.ID)
 					return // the session ends; the next one continues the upload
-				case errors.As(err, &later):
+				}
+				if errors.As(upErr, &later) {
 					// No connection for the token: later, in order.
 					o.land(r.ID)
 					if tr.alive() {
 						time.AfterFunc(time.Second, o.kick)
 					}
-				default:
-					s.finishUpload(r, err)
-					continue
-				}
-				if err != nil {
 					break
 				}
+				s.finishUpload(r, upErr)
+				continue
 			}
 			var doc jmsg.Doc
 			if err := json.Unmarshal([]byte(r.Content), &doc); err != nil {

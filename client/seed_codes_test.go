@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,15 @@ func TestSeedErrorCodes(t *testing.T) {
 	conv, err := alice.CreateSingleConversation(ctx, "bob01")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A pair reaching jmsgd through a proxy that can break media traffic,
+	// made by the first subtest that needs it.
+	var mp *mediaPair
+	media := func() *mediaPair {
+		if mp == nil {
+			mp = newMediaPair(t, d, "amedia", "bmedia", client.Config{})
+		}
+		return mp
 	}
 
 	t.Run("861100", func(t *testing.T) {
@@ -247,6 +257,205 @@ func TestSeedErrorCodes(t *testing.T) {
 		}
 		defer c2.Close()
 		wantCode(t, "Login(answer lacks user)", c2.Login(ctx, "frank", "password"), jmsg.SDKNetworkResultUnexpected)
+	})
+	t.Run("860015", func(t *testing.T) {
+		// The network drops every media download.
+		mp := media()
+		path, _ := writeRandom(t, t.TempDir(), "notes.txt", 2000)
+		sent, err := mp.conv.SendFile(ctx, path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := mp.received(t, sent)
+		mp.px.setFault(func(r *http.Request) fault { return fault{refuse: r.Method == http.MethodGet} })
+		defer mp.px.setFault(nil)
+		_, err = mp.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+		wantCode(t, "DownloadMedia(connection dropped)", err, jmsg.SDKNetworkDownloadFailed)
+	})
+	t.Run("860018", func(t *testing.T) {
+		// The network drops every upload.
+		mp := media()
+		mp.px.setFault(func(r *http.Request) fault { return fault{refuse: r.Method == http.MethodPost} })
+		defer mp.px.setFault(nil)
+		path, _ := writeRandom(t, t.TempDir(), "notes.txt", 2000)
+		m, err := mp.conv.SendFile(ctx, path, "")
+		wantCode(t, "SendFile(upload connection dropped)", err, jmsg.SDKNetworkUploadFailed)
+		if m.Status != jmsg.StatusSendUploadFailed || m.ErrorCode != jmsg.SDKNetworkUploadFailed {
+			t.Fatalf("status %v code %d, want SendUploadFailed, 860018", m.Status, m.ErrorCode)
+		}
+		res := waitEvent(t, mp.alice, "SendResult", func(e client.SendResult) bool { return e.Message.ID == m.ID })
+		wantCode(t, "SendResult.Err", res.Err, jmsg.SDKNetworkUploadFailed)
+		// A failed upload can be sent again.
+		mp.px.setFault(nil)
+		if m, err = mp.alice.Send(ctx, m); err != nil || m.Status != jmsg.StatusSendSucceed {
+			t.Fatalf("Send again = %v, %v; want it sent", m, err)
+		}
+	})
+	t.Run("860020", func(t *testing.T) {
+		// A server that gives no upload token: one without media storage
+		// refuses, one answers without a token. jmsgd always has media
+		// storage, so a scripted server plays it.
+		for _, refuse := range []bool{true, false} {
+			fake, _ := scriptedServer(t, func(op string, _ json.RawMessage) (any, int) {
+				switch op {
+				case wire.OpLogin:
+					return wire.LoginResp{User: jmsg.UserInfo{Username: "frank"}}, 0
+				case wire.OpUserInfo:
+					return wire.UserInfoResp{Users: []jmsg.UserInfo{{Username: "bob01"}}}, 0
+				case wire.OpGetUploadToken:
+					if refuse {
+						return nil, jmsg.TcpServerInternalError
+					}
+				}
+				return struct{}{}, 0
+			})
+			c := newClientVia(t, d, fake, client.Config{})
+			if err := c.Login(ctx, "frank", "password"); err != nil {
+				t.Fatal(err)
+			}
+			cv, err := c.CreateSingleConversation(ctx, "bob01")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, _ := writePNG(t, t.TempDir(), 20, 20)
+			m, err := cv.SendImage(ctx, path)
+			wantCode(t, "SendImage(no upload token)", err, jmsg.SDKNetworkUploadTokenGetFailed)
+			if m.Status != jmsg.StatusSendUploadFailed {
+				t.Fatalf("status %v, want SendUploadFailed", m.Status)
+			}
+		}
+	})
+	t.Run("864001", func(t *testing.T) {
+		text, err := conv.SendText(ctx, "no media here", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = alice.DownloadMedia(ctx, text, client.DownloadOptions{})
+		wantCode(t, "DownloadMedia(text)", err, jmsg.SDKNotMediaMessage)
+		loc, err := conv.SendLocation(ctx, 1, 2, 3, "here")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = alice.DownloadMedia(ctx, loc, client.DownloadOptions{})
+		wantCode(t, "DownloadMedia(location)", err, jmsg.SDKNotMediaMessage)
+		mp := media()
+		path, _ := writeRandom(t, t.TempDir(), "a.mp3", 500)
+		voice, err := mp.conv.SendVoice(ctx, path, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = mp.alice.DownloadMedia(ctx, voice, client.DownloadOptions{Thumb: true})
+		wantCode(t, "DownloadMedia(voice thumbnail)", err, jmsg.SDKNotMediaMessage)
+	})
+	t.Run("864002", func(t *testing.T) {
+		dir := t.TempDir()
+		missing := filepath.Join(dir, "gone.png")
+		_, err := conv.SendFile(ctx, missing, "x")
+		wantCode(t, "SendFile(missing file)", err, jmsg.SDKMediaResourceMissing)
+		_, err = client.NewImageContent(missing)
+		wantCode(t, "NewImageContent(missing file)", err, jmsg.SDKMediaResourceMissing)
+		video, _ := writeRandom(t, dir, "v.mp4", 100)
+		_, err = client.NewVideoContent(video, missing, 3)
+		wantCode(t, "NewVideoContent(missing thumbnail)", err, jmsg.SDKMediaResourceMissing)
+
+		// The SDK's own copy deleted before the upload (an app clearing
+		// the data directory): the upload fails.
+		mp := media()
+		path, _ := writePNG(t, dir, 30, 30)
+		content, _ := client.NewImageContent(path)
+		draft, err := mp.conv.CreateMessage(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(draft.Content.(*client.ImageContent).Path)
+		m, err := mp.alice.Send(ctx, draft)
+		wantCode(t, "Send(the SDK's copy deleted)", err, jmsg.SDKMediaResourceMissing)
+		if m.Status != jmsg.StatusSendUploadFailed {
+			t.Fatalf("status %v, want SendUploadFailed", m.Status)
+		}
+
+		// Media that is not local: not downloaded, or deleted.
+		file, _ := writeRandom(t, dir, "f.bin", 100)
+		sent, err := mp.conv.SendFile(ctx, file, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := mp.received(t, sent)
+		_, err = got.Content.(*client.FileContent).Open()
+		wantCode(t, "Open(received, not downloaded)", err, jmsg.SDKMediaResourceMissing)
+		os.Remove(sent.Content.(*client.FileContent).Path)
+		_, err = sent.Content.(*client.FileContent).Open()
+		wantCode(t, "Open(sent, deleted)", err, jmsg.SDKMediaResourceMissing)
+	})
+	t.Run("864003", func(t *testing.T) {
+		// Image messages whose stored CRC-32 is missing or not a 32-bit
+		// value. jmsgd refuses such bodies, so a scripted server delivers
+		// them, as a server that checks nothing would.
+		fake, push := scriptedServer(t, func(op string, _ json.RawMessage) (any, int) {
+			if op == wire.OpLogin {
+				return wire.LoginResp{User: jmsg.UserInfo{Username: "frank"}}, 0
+			}
+			return struct{}{}, 0
+		})
+		c := newClientVia(t, d, fake, client.Config{})
+		if err := c.Login(ctx, "frank", "password"); err != nil {
+			t.Fatal(err)
+		}
+		id := "jmsg/image/" + strings.Repeat("A", 32)
+		for i, crc := range []string{``, `"media_crc32":-1,`, `"media_crc32":4294967296,`, `"media_crc32":"12",`, `"media_crc32":1.5,`} {
+			body := `{"media_id":"` + id + `",` + crc + `"fsize":100,"format":"png","width":10,"height":10}`
+			doc, _ := json.Marshal(jmsg.Doc{Version: 1, TargetType: "single", TargetID: "frank", FromType: "user",
+				FromID: "mallory", CreateTime: 1, MsgType: "image", MsgBody: json.RawMessage(body)})
+			data, _ := json.Marshal(wire.MessagePush{Message: wire.Message{MsgID: int64(i + 1), ConvID: 9, Seq: int64(i + 1),
+				CTimeMs: 1000, ClientMsgID: "c" + strconv.Itoa(i), Content: doc}})
+			push(wire.Frame{Op: wire.OpMessage, Data: data})
+			m := waitEvent(t, c, "the pushed image", func(e client.MessageReceived) bool { return e.Message.ServerMessageID == int64(i+1) }).Message
+			_, err := c.DownloadMedia(ctx, m, client.DownloadOptions{})
+			wantCode(t, "DownloadMedia(body "+body+")", err, jmsg.SDKMediaCrcCodeIllegal)
+		}
+	})
+	t.Run("864004", func(t *testing.T) {
+		// The network corrupts the bytes of a download.
+		mp := media()
+		path, orig := writeRandom(t, t.TempDir(), "data.bin", 3000)
+		sent, err := mp.conv.SendFile(ctx, path, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := mp.received(t, sent)
+		mp.px.setFault(func(r *http.Request) fault { return fault{corrupt: r.Method == http.MethodGet} })
+		_, err = mp.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+		mp.px.setFault(nil)
+		wantCode(t, "DownloadMedia(corrupted bytes)", err, jmsg.SDKMediaCrcVerifyFailed)
+		id := got.Content.(*client.FileContent).MediaID
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(mp.bob.DatabasePath("bmedia")), "media", "file", filepath.Base(id)+"*"))
+		if len(files) != 0 {
+			t.Fatalf("files left after a failed check: %q", files)
+		}
+		dl, err := mp.bob.DownloadMedia(ctx, got, client.DownloadOptions{})
+		if err != nil || string(readFile(t, dl)) != string(orig) {
+			t.Fatalf("DownloadMedia again = %q, %v", dl, err)
+		}
+	})
+	t.Run("864005", func(t *testing.T) {
+		dir := t.TempDir()
+		empty := writeFile(t, dir, "empty.png", nil)
+		_, err := conv.SendImage(ctx, empty)
+		wantCode(t, "SendImage(empty file)", err, jmsg.SDKMediaUploadEmptyFile)
+		_, err = client.NewVoiceContent(empty, 3)
+		wantCode(t, "NewVoiceContent(empty file)", err, jmsg.SDKMediaUploadEmptyFile)
+		video, _ := writeRandom(t, dir, "v.mp4", 100)
+		_, err = client.NewVideoContent(video, empty, 3)
+		wantCode(t, "NewVideoContent(empty thumbnail)", err, jmsg.SDKMediaUploadEmptyFile)
+		// Emptied after the content was made: CreateMessage checks again.
+		full, _ := writeRandom(t, dir, "f.bin", 10)
+		content, err := client.NewFileContent(full, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(full, nil, 0o600)
+		_, err = conv.CreateMessage(content)
+		wantCode(t, "CreateMessage(file emptied)", err, jmsg.SDKMediaUploadEmptyFile)
 	})
 	t.Run("869999", func(t *testing.T) {
 		// The data directory runs through a regular file: an I/O failure

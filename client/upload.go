@@ -43,48 +43,10 @@ func (s *session) pendingMedia(r localstore.Message) (MediaContent, jmsg.Doc, bo
 	return mc, doc, true
 }
 
-// uploadForSend uploads the media of queued row r, which the outbox has
-// taken in flight. It can be withdrawn (Send's context cancelled) until
-// it returns. It returns the row as stored afterwards: status
-// SendUploadSucceed, the media objects in its document.
-func (s *session) uploadForSend(r localstore.Message, mc MediaContent, doc jmsg.Doc) (localstore.Message, error) {
-	o := s.outbox
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	o.mu.Lock()
-	o.uploading[r.ID] = cancel
-	o.mu.Unlock()
-	progress := func(sent, total int64) {
-		o.mu.Lock()
-		fn := o.progress[r.ID] // only while Send waits
-		o.mu.Unlock()
-		if fn != nil {
-			fn(sent, total)
-		}
-	}
-
-	err := s.uploadMedia(ctx, r, mc, doc, progress)
-
-	// From here on the message can no longer be withdrawn.
-	o.mu.Lock()
-	delete(o.uploading, r.ID)
-	cur, cerr := s.db.MessageByID(context.Background(), r.ID)
-	o.mu.Unlock()
-	if cerr == nil && !localstore.Queued(cur.Status) {
-		return cur, errWithdrawn
-	}
-	if err != nil {
-		return r, err
-	}
-	if cerr != nil {
-		return r, jmsg.Wrap(jmsg.SDKUnknownError, cerr)
-	}
-	return cur, nil
-}
-
-// uploadMedia uploads every part of mc that has no media id (a video's
-// thumbnail first), storing the message's document after each part, and
-// sets the status SendUploadSucceed at the end.
+// uploadMedia uploads every part of mc, the content of queued row r, that
+// has no media id (a video's thumbnail first), storing the message's
+// document after each part, and sets the status SendUploadSucceed at the
+// end. ctx ends when the message is withdrawn or the session ends.
 func (s *session) uploadMedia(ctx context.Context, r localstore.Message, mc MediaContent, doc jmsg.Doc, progress func(sent, total int64)) error {
 	var pending []mediaPart
 	var total int64
