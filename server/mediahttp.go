@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmsg-im/jmsg"
@@ -96,6 +98,9 @@ func cleanFileName(name string) string {
 		_, size := lastRune(name)
 		name = name[:len(name)-size]
 	}
+	if name == "." || name == ".." { // what is left of "../" or of a form's "../.."
+		return ""
+	}
 	return name
 }
 
@@ -107,6 +112,34 @@ func lastRune(s string) (rune, int) {
 	}
 	return 0, 1
 }
+
+// bodyIdleTimeout bounds how long an upload waits for the next bytes of a
+// request body. The HTTP server has no read timeout (bodies of 8 MiB on a
+// poor link take long), so without it a client that stops sending would
+// hold its request, its staging file and, for a PATCH, its upload for
+// ever.
+const bodyIdleTimeout = time.Minute
+
+// idleReader reads a request body, failing a read that gets no byte
+// within bodyIdleTimeout. Call stop once the body is read.
+type idleReader struct {
+	r  io.Reader
+	rc *http.ResponseController
+}
+
+func newIdleReader(w http.ResponseWriter, r io.Reader) idleReader {
+	return idleReader{r: r, rc: http.NewResponseController(w)}
+}
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	ir.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout)) // an error means not supported: no bound then
+	return ir.r.Read(p)
+}
+
+// stop clears the deadline. Left set, it would fire on the read the HTTP
+// server makes after the body to notice a client going away, and cancel
+// the request's context while the upload is still being stored.
+func (ir idleReader) stop() { ir.rc.SetReadDeadline(time.Time{}) }
 
 // handleUpload receives a whole file in one request: the first file part
 // of a multipart form, or the raw body.
@@ -150,7 +183,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer os.Remove(path)
 	max := s.cfg.Media.MaxUploadBytes
-	n, err := io.Copy(f, io.LimitReader(body, max+1))
+	in := newIdleReader(w, body)
+	n, err := io.Copy(f, io.LimitReader(in, max+1))
+	in.stop()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -292,15 +327,33 @@ func (s *Server) handleUploadOffset(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// patching holds the data files of the resumable uploads a PATCH is
+// writing to (path → struct{}). Two requests appending to one file at
+// once would interleave their bytes: a client that gave up on a slow
+// PATCH and sent the rest again while the first was still being read
+// got a corrupt file. The lock is of a file, which is process-wide
+// state, hence a package variable; the paths of different staging
+// directories never collide.
+var patching sync.Map
+
 // handleUploadPatch appends bytes to a resumable upload at the offset the
 // server holds; once all bytes are there it answers the media object.
-// Bytes of a request cut short are kept.
+// Bytes of a request cut short are kept. While one PATCH of an upload
+// runs, another gets 409 with the offset so far.
 func (s *Server) handleUploadPatch(w http.ResponseWriter, r *http.Request) {
 	id, u, ok := s.resumable(w, r)
 	if !ok {
 		return
 	}
 	data, meta := s.uploadPaths(id)
+	if _, busy := patching.LoadOrStore(data, struct{}{}); busy {
+		if fi, err := os.Stat(data); err == nil {
+			w.Header().Set("Upload-Offset", strconv.FormatInt(fi.Size(), 10))
+		}
+		httpError(w, http.StatusConflict, jmsg.RestParameterInvalid, "another request is sending bytes of this upload")
+		return
+	}
+	defer patching.Delete(data) // after the removals deferred below
 	f, err := os.OpenFile(data, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		httpError(w, http.StatusNotFound, jmsg.RestParameterInvalid, "no such upload")
@@ -320,7 +373,9 @@ func (s *Server) handleUploadPatch(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusConflict, jmsg.RestParameterInvalid, fmt.Sprintf("the server holds %d bytes", have))
 		return
 	}
-	n, err := io.Copy(f, io.LimitReader(r.Body, u.Size-have+1))
+	in := newIdleReader(w, r.Body)
+	n, err := io.Copy(f, io.LimitReader(in, u.Size-have+1))
+	in.stop()
 	if serr := f.Sync(); err == nil {
 		err = serr
 	}
@@ -368,12 +423,40 @@ func (s *Server) sweepUploads(now time.Time) {
 			}
 			os.Remove(strings.TrimSuffix(path, ".json") + ".part")
 			os.Remove(path)
+		case strings.HasPrefix(e.Name(), "r-") && strings.HasSuffix(e.Name(), ".part"):
+			// Its .json is handled above; without one (a crash between
+			// the two writes of handleCreateUpload, or between the two
+			// removals) the bytes belong to no upload.
+			meta := strings.TrimSuffix(path, ".part") + ".json"
+			if _, err := os.Stat(meta); errors.Is(err, fs.ErrNotExist) {
+				if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+					os.Remove(path)
+				}
+			}
 		case strings.HasPrefix(e.Name(), "upload-"):
 			if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
 				os.Remove(path)
 			}
 		}
 	}
+}
+
+// servedTypes are the sniffed content types downloads are served with;
+// anything else goes out as application/octet-stream. An upload of type
+// file may be HTML or XML (SVG) with scripts: served as such from jmsgd's
+// origin, a browser opening the URL would run them there.
+var servedTypes = map[string]bool{
+	"image/jpeg": true, "image/png": true, "image/gif": true, "image/bmp": true, "image/webp": true,
+	"application/ogg": true,
+}
+
+// servedType returns the Content-Type a download of sniffed type ct is
+// served with.
+func servedType(ct string) string {
+	if servedTypes[ct] || strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "video/") {
+		return ct
+	}
+	return "application/octet-stream"
 }
 
 // handleDownload serves the bytes a signed URL names, with Range support.
@@ -400,28 +483,28 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, jmsg.TcpServerInternalError, "")
 		return
 	}
-	key, crc, ctype := rec.BlobKey, rec.CRC32, rec.ContentType
+	key, crc, ctype, size := rec.BlobKey, rec.CRC32, servedType(rec.ContentType), rec.FSize
 	if variant == "t" && rec.ThumbKey != "" {
-		key, crc = rec.ThumbKey, rec.ThumbCRC32
-		ctype = map[string]string{"jpg": "image/jpeg"}[rec.Format]
-		if ctype == "" {
-			ctype = "image/png"
+		key, crc, size = rec.ThumbKey, rec.ThumbCRC32, rec.ThumbSize
+		ctype = "image/png"
+		if rec.Format == "jpg" {
+			ctype = "image/jpeg"
 		}
 	}
-	start, end, ranged := int64(0), int64(-1), false
+	start, end, ranged := int64(0), size-1, false
 	if h := r.Header.Get("Range"); h != "" {
-		start, end, ranged = parseRange(h)
-		if !ranged {
-			w.Header().Set("Content-Range", "bytes */*")
-			httpError(w, http.StatusRequestedRangeNotSatisfiable, jmsg.RestParameterInvalid, "unsupported range")
+		var satisfiable bool
+		start, end, ranged, satisfiable = parseRange(h, size)
+		if !satisfiable {
+			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			httpError(w, http.StatusRequestedRangeNotSatisfiable, jmsg.RestParameterInvalid, "range beyond the end")
 			return
 		}
 	}
-	body, size, err := s.cfg.Media.Store.Open(r.Context(), key, start)
-	if errors.Is(err, media.ErrRange) {
-		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-		httpError(w, http.StatusRequestedRangeNotSatisfiable, jmsg.RestParameterInvalid, "range beyond the end")
-		return
+	body, stored, err := s.cfg.Media.Store.Open(r.Context(), key, start)
+	if err == nil && stored != size {
+		body.Close()
+		err = fmt.Errorf("media %s: %d bytes stored, %d recorded", key, stored, size)
 	}
 	if errors.Is(err, media.ErrNotFound) {
 		httpError(w, http.StatusNotFound, jmsg.RestParameterInvalid, "no such media")
@@ -433,56 +516,65 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer body.Close()
-	if end < 0 || end >= size {
-		end = size - 1
-	}
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("ETag", `"`+strconv.FormatUint(uint64(crc), 10)+`"`)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Cache-Control", "private, max-age=3600")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	length := end - start + 1
-	h.Set("Content-Length", strconv.FormatInt(max(length, 0), 10))
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	status := http.StatusOK
 	if ranged {
-		if start >= size && size > 0 {
-			h.Del("Content-Length")
-			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-			httpError(w, http.StatusRequestedRangeNotSatisfiable, jmsg.RestParameterInvalid, "range beyond the end")
-			return
-		}
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, size))
 		status = http.StatusPartialContent
 	}
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead && length > 0 {
+	if r.Method != http.MethodHead {
 		io.Copy(w, io.LimitReader(body, length))
 	}
 }
 
-// parseRange reads a single "bytes=start-[end]" range.
-func parseRange(h string) (start, end int64, ok bool) {
+// parseRange reads a Range header for a file of size bytes. It serves one
+// range, "bytes=first-[last]" or the suffix "bytes=-n"; anything else (other
+// units, several ranges, a malformed one) is ignored as RFC 9110 allows:
+// ranged false, the whole file. A range starting at or beyond the end is
+// not satisfiable (416).
+func parseRange(h string, size int64) (start, end int64, ranged, satisfiable bool) {
+	whole := func() (int64, int64, bool, bool) { return 0, size - 1, false, true }
 	spec, found := strings.CutPrefix(h, "bytes=")
 	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false
+		return whole()
 	}
-	a, b, found := strings.Cut(spec, "-")
-	if !found || a == "" {
-		return 0, 0, false
+	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return whole()
+	}
+	if a == "" { // the last n bytes
+		n, err := strconv.ParseInt(b, 10, 64)
+		switch {
+		case err != nil || n < 0:
+			return whole()
+		case n == 0:
+			return 0, 0, true, false
+		}
+		return max(0, size-n), size - 1, true, true
 	}
 	start, err := strconv.ParseInt(a, 10, 64)
 	if err != nil || start < 0 {
-		return 0, 0, false
+		return whole()
 	}
-	end = -1
+	end = size - 1
 	if b != "" {
-		if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
-			return 0, 0, false
+		last, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || last < start {
+			return whole()
 		}
+		end = min(last, size-1)
 	}
-	return start, end, true
+	if start >= size {
+		return 0, 0, true, false
+	}
+	return start, end, true, true
 }

@@ -99,33 +99,48 @@ func (s *Server) ingest(ctx context.Context, u upload, path string, size int64) 
 
 // storeBlob puts the bytes of f, and a thumbnail for images that have
 // one, into the media store under keys of the app and the content hash.
+// A JPEG, PNG or GIF image whose pixels do not decode is refused
+// (errNotImage) before anything is stored: its header alone passed
+// ImageInfo, but no client could show it. One too big to decode
+// (media.ErrImageTooBig) is kept, without a thumbnail.
 func (s *Server) storeBlob(ctx context.Context, u upload, f *os.File, rec *store.MediaRecord) error {
 	st := s.cfg.Media.Store
 	rec.BlobKey = u.AppKey + "/" + rec.Hash + "." + string(u.Kind)
+	var thumb []byte
+	if u.Kind == jmsg.MediaImage && (rec.Format == "jpg" || rec.Format == "png" || rec.Format == "gif") {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		select {
+		case thumbSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		data, _, _, _, err := media.Thumbnail(f, s.cfg.Media.ThumbnailSize)
+		<-thumbSlots
+		switch {
+		case errors.Is(err, media.ErrNotImage):
+			return errNotImage
+		case err != nil:
+			s.log.Warn("no thumbnail", "media", rec.BlobKey, "err", err) // the original is served instead
+		default:
+			thumb = data
+		}
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	if err := st.Put(ctx, rec.BlobKey, f, rec.FSize); err != nil && !errors.Is(err, media.ErrExists) {
 		return err
 	}
-	if u.Kind != jmsg.MediaImage || (rec.Format != "jpg" && rec.Format != "png" && rec.Format != "gif") {
+	if thumb == nil {
 		return nil
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	thumbSlots <- struct{}{}
-	data, _, _, _, err := media.Thumbnail(f, s.cfg.Media.ThumbnailSize)
-	<-thumbSlots
-	if err != nil {
-		s.log.Warn("no thumbnail", "media", rec.BlobKey, "err", err)
-		return nil // the original is served instead
-	}
 	key := rec.BlobKey + ".thumb"
-	if err := st.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, media.ErrExists) {
+	if err := st.Put(ctx, key, bytes.NewReader(thumb), int64(len(thumb))); err != nil && !errors.Is(err, media.ErrExists) {
 		return err
 	}
-	rec.ThumbKey, rec.ThumbCRC32, rec.ThumbSize = key, crc32.ChecksumIEEE(data), int64(len(data))
+	rec.ThumbKey, rec.ThumbCRC32, rec.ThumbSize = key, crc32.ChecksumIEEE(thumb), int64(len(thumb))
 	return nil
 }
 

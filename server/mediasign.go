@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,10 +19,10 @@ import (
 // the store, so that every jmsgd sharing the database accepts what any of
 // them issued. Nothing it signs is stored.
 type mediaSigner struct {
-	once sync.Once
-	key  []byte
-	err  error
 	load func() ([]byte, error)
+
+	mu  sync.Mutex // guards key
+	key []byte     // nil until load succeeds; a failed load is tried again on next use
 }
 
 func newMediaSigner(s *Server) *mediaSigner {
@@ -34,12 +35,28 @@ func newMediaSigner(s *Server) *mediaSigner {
 	}}
 }
 
-func (m *mediaSigner) mac(parts ...string) ([]byte, error) {
-	m.once.Do(func() { m.key, m.err = m.load() })
-	if m.err != nil {
-		return nil, m.err
+// signingKey returns the key, loading it on first use. A load that fails
+// (the database busy or unreachable) is not remembered: the next request
+// tries again rather than every media request failing until a restart.
+func (m *mediaSigner) signingKey() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.key == nil {
+		key, err := m.load()
+		if err != nil {
+			return nil, fmt.Errorf("loading the media signing key: %w", err)
+		}
+		m.key = key
 	}
-	h := hmac.New(sha256.New, m.key)
+	return m.key, nil
+}
+
+func (m *mediaSigner) mac(parts ...string) ([]byte, error) {
+	key, err := m.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	h := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
@@ -93,7 +110,14 @@ func (m *mediaSigner) checkUploadToken(token, appKey string, now time.Time) (int
 // downloadQuery returns the signed query of a download URL of a media
 // id's variant ("o" original, "t" thumbnail) valid until expires.
 func (m *mediaSigner) downloadQuery(appKey, mediaID, variant string, expires time.Time) (string, error) {
-	exp := strconv.FormatInt(expires.Unix(), 10)
+	// The URL carries whole seconds: round up, so that it lives at least
+	// as long as asked (rounding down cut up to a second off, all of a
+	// short URL's life).
+	secs := expires.Unix()
+	if expires.After(time.Unix(secs, 0)) {
+		secs++
+	}
+	exp := strconv.FormatInt(secs, 10)
 	sig, err := m.mac("download", appKey, mediaID, variant, exp)
 	if err != nil {
 		return "", err
