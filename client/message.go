@@ -127,7 +127,7 @@ type Message struct {
 	Status           jmsg.MessageStatus
 	Timestamp        int64 // server time in ms; local creation time until sent
 	Content          Content
-	ErrorCode        int // the code of the last failed send, 0 otherwise
+	ErrorCode        int // the code of the last failed send or upload (or automatic download: ReceiveDownloadFailed), 0 otherwise
 
 	doc    jmsg.Doc
 	convID int64 // local conversation id
