@@ -242,6 +242,9 @@ func handleUpdateMyInfo(c *conn, f *wire.Frame) (any, error) {
 		case "nickname":
 			info.Nickname = in.Nickname
 		case "avatar":
+			if err := c.checkAvatar(in.Avatar); err != nil {
+				return nil, err
+			}
 			info.Avatar = in.Avatar
 		case "gender":
 			info.Gender = in.Gender

@@ -183,6 +183,9 @@ func handleCreateGroup(c *conn, f *wire.Frame) (any, error) {
 	case len(req.Avatar) > jmsg.ProfileTextMaxLen:
 		return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "avatar too long")
 	}
+	if err := c.checkAvatar(req.Avatar); err != nil {
+		return nil, err
+	}
 	if req.Type == 0 {
 		req.Type = wire.GroupPrivate
 	}
@@ -387,6 +390,10 @@ func handleUpdateGroupInfo(c *conn, f *wire.Frame) (any, error) {
 			return nil, jmsg.E(jmsg.ServerUpdateGroupDescTooLong)
 		case fl == "avatar" && len(req.Avatar) > jmsg.ProfileTextMaxLen:
 			return nil, jmsg.WithMessage(jmsg.ServerInvalidRequest, "avatar too long")
+		case fl == "avatar":
+			if err := c.checkAvatar(req.Avatar); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return c.inWritePath(func() (any, error) {

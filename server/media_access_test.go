@@ -235,6 +235,19 @@ func TestMediaResourcePermission(t *testing.T) {
 	alice.mustCall(wire.OpUpdateGroupInfo, wire.UpdateGroupReq{GID: g.GID, Fields: []string{"avatar"}, Avatar: groupAvatar.MediaID}, nil)
 	david.resource(groupAvatar.MediaID, true)
 
+	// Naming someone else's private media as one's avatar, or a group's,
+	// is refused: it would publish the media to the whole app.
+	secret := up(9)
+	wantCode(t, david, wire.OpUpdateMyInfo, wire.UpdateMyInfoReq{Fields: []string{"avatar"}, Info: jmsg.UserInfo{Avatar: secret.MediaID}},
+		jmsg.ServerRequestUserNoPermission)
+	wantCode(t, david, wire.OpCreateGroup, wire.CreateGroupReq{Name: "steal", Avatar: secret.MediaID}, jmsg.ServerRequestUserNoPermission)
+	dg := david.createGroup(wire.CreateGroupReq{Name: "mine"})
+	wantCode(t, david, wire.OpUpdateGroupInfo, wire.UpdateGroupReq{GID: dg.GID, Fields: []string{"avatar"}, Avatar: secret.MediaID},
+		jmsg.ServerRequestUserNoPermission)
+	for _, c := range []*rawClient{bob, carol, david} {
+		wantCode(t, c, wire.OpGetResource, wire.ResourceReq{MediaID: secret.MediaID}, jmsg.ServerRequestUserNoPermission)
+	}
+
 	// Another app's users see nothing of this app, avatars included.
 	appB := ms.otherApp(t)
 	addUsers(t, appB, "alice")

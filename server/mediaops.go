@@ -106,3 +106,20 @@ func (c *conn) checkMedia(msgType string, body []byte) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// checkAvatar refuses to make a media id an avatar unless c's user may
+// read it: an avatar is readable by everyone of the app, so naming someone
+// else's private media would publish it (800020).
+func (c *conn) checkAvatar(avatar string) error {
+	if _, ok := jmsg.ParseMediaID(avatar); !ok {
+		return nil // not a media id: nothing to publish
+	}
+	ok, err := c.s.store.CanReadMedia(c.ctx, c.appKey, avatar, c.uid)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return jmsg.E(jmsg.ServerRequestUserNoPermission)
+	}
+	return nil
+}
