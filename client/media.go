@@ -153,15 +153,15 @@ func NewVoiceContent(path string, seconds int) (*VoiceContent, error) {
 // ""). Errors: 864002, 864005, 865001 (a name longer than 255 bytes or
 // with '/', '\' or NUL).
 func NewFileContent(path, name string) (*FileContent, error) {
+	size, err := checkLocalFile(path)
+	if err != nil {
+		return nil, err
+	}
 	if name == "" {
 		name = baseName(path)
 	}
 	if !validFileName(name) {
 		return nil, jmsg.Errorf(jmsg.SDKParamContentInvalid, "file name %q", name)
-	}
-	size, err := checkLocalFile(path)
-	if err != nil {
-		return nil, err
 	}
 	return &FileContent{MediaObject: jmsg.MediaObject{FSize: size, FName: name}, Path: path}, nil
 }
