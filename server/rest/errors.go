@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,7 +68,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	if v != nil {
-		b, _ := json.Marshal(v)
-		w.Write(b)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // URLs keep their '&'
+		enc.Encode(v)
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 }
