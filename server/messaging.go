@@ -150,15 +150,16 @@ func (s *Server) checkSend(p *pendingSend) error {
 }
 
 // route fixes who gets a committed message: for a group, its members at
-// commit; for a single conversation, both users. It runs on the committer
-// goroutine, which owns group state.
+// commit but those who shielded it (socialcache.go); for a single
+// conversation, both users. It runs on the committer goroutine, which owns
+// group state.
 func (s *Server) route(p *pendingSend) {
 	if p.res.Duplicate {
 		return
 	}
 	if p.gid != 0 {
 		if st := s.groups.byConversation(p.res.ConvID); st != nil {
-			p.recipients = st.recipients()
+			p.recipients = s.unshielded(p.msg.AppKey, p.gid, p.msg.SenderUID, st.recipients())
 		}
 		return
 	}

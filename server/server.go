@@ -171,6 +171,7 @@ type Server struct {
 	devices   *devices
 	metrics   *metrics
 	signer    *mediaSigner
+	social    socialCache // blacklists and group shields for the hot paths (socialcache.go)
 	poller    *poller
 	pollDone  chan struct{} // closed when the poller's goroutine has ended
 

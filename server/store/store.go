@@ -355,5 +355,6 @@ type Store interface {
 	Messages
 	Groups
 	Media
+	Social
 	Close() error
 }
