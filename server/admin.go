@@ -88,6 +88,9 @@ func (s *Server) DeleteUser(ctx context.Context, appKey string, uid int64, usern
 	if err := s.store.DeleteUser(ctx, appKey, uid); err != nil {
 		return err
 	}
+	if err := s.dropUserSocial(ctx, appKey, uid); err != nil {
+		return err
+	}
 	s.users.forget(appKey, username)
 	s.kickAll(uid, wire.EventPush{EventType: wire.EventLoginKicked, Extra: wire.KickedUserDeleted, CTimeMs: time.Now().UnixMilli()})
 	return nil
