@@ -243,3 +243,51 @@ func TestRESTPasswordChangeEndsSessions(t *testing.T) {
 		t.Fatalf("login with the new password = %v", err)
 	}
 }
+
+func TestRESTBlacklistRefusesTheSDKSender(t *testing.T) {
+	d := startDaemon(t)
+	ctx := testCtx(t)
+	alice, bobby := newClient(t, d, ""), newClient(t, d, "")
+	registerAndLogin(t, alice, "alice")
+	registerAndLogin(t, bobby, "bobby")
+	toAlice, err := bobby.CreateSingleConversation(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := toAlice.SendText(ctx, "before", nil); err != nil {
+		t.Fatal(err)
+	}
+	mustREST(t, d, "PUT", "/v1/users/alice/blacklist", []string{"bobby"}, http.StatusNoContent)
+	_, err = toAlice.SendText(ctx, "after", nil)
+	if jmsg.CodeOf(err) != jmsg.TcpUserInBlacklist {
+		t.Fatalf("bobby's send to alice, who blacklisted him = %v, want 803008", err)
+	}
+	// Alice can still write to bobby, and a group is unaffected.
+	toBobby, err := alice.CreateSingleConversation(ctx, "bobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := toBobby.SendText(ctx, "hi", nil); err != nil {
+		t.Fatalf("alice's send to bobby = %v", err)
+	}
+	g, err := alice.CreateGroup(ctx, client.GroupOptions{Name: "both", Members: []string{"bobby"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gconv, err := bobby.CreateGroupConversation(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gconv.SendText(ctx, "group", nil); err != nil {
+		t.Fatalf("bobby's group message = %v", err)
+	}
+	var listed []map[string]any
+	json.Unmarshal(mustREST(t, d, "GET", "/v1/users/alice/blacklist", nil, http.StatusOK), &listed)
+	if len(listed) != 1 || listed[0]["username"] != "bobby" {
+		t.Fatalf("alice's blacklist over REST = %v", listed)
+	}
+	mustREST(t, d, "DELETE", "/v1/users/alice/blacklist", []string{"bobby"}, http.StatusNoContent)
+	if _, err := toAlice.SendText(ctx, "again", nil); err != nil {
+		t.Fatalf("bobby's send after the blacklist entry went = %v", err)
+	}
+}
