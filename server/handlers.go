@@ -30,6 +30,7 @@ var handlers = map[string]handler{
 	wire.OpRead:           {login: true, fn: handleRead},
 	wire.OpGetUploadToken: {login: true, fn: handleGetUploadToken},
 	wire.OpGetResource:    {login: true, fn: handleGetResource},
+	wire.OpRetract:        {login: true, fn: handleRetract},
 
 	wire.OpCreateGroup:        {login: true, fn: handleCreateGroup},
 	wire.OpGroupInfo:          {login: true, fn: handleGroupInfo},

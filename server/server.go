@@ -42,6 +42,9 @@ type Config struct {
 	SendPerMinute          int
 	RequestsPerSecond      int
 	LoginFailuresPerMinute int
+	// RetractWindow is how long after it was sent a message may be
+	// retracted (855001 beyond); default 3 minutes.
+	RetractWindow time.Duration
 
 	GroupDefaultMax    int // a new group's member limit when none is asked; default 500
 	GroupMaxLimit      int // the largest member limit a group may ask for; default 2000
@@ -84,6 +87,7 @@ func DefaultConfig() Config {
 		GroupMaxLimit:      2000,
 		GroupsPerUser:      500,
 		GroupsOwnedPerUser: 500,
+		RetractWindow:      3 * time.Minute,
 	}
 }
 
@@ -150,6 +154,9 @@ func (c Config) withDefaults() Config {
 	if c.GroupsOwnedPerUser <= 0 {
 		c.GroupsOwnedPerUser = d.GroupsOwnedPerUser
 	}
+	if c.RetractWindow <= 0 {
+		c.RetractWindow = d.RetractWindow
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -167,6 +174,7 @@ type Server struct {
 	groups    *groupCache // owned by the committer goroutine
 	pub       chan func() // the publisher's work, in commit order; closed after the committer ends
 	users     *userCache
+	words     *wordCache
 	positions *positions
 	devices   *devices
 	metrics   *metrics
@@ -204,6 +212,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	s.metrics.watchSessions(s.hub)
 	s.signer = newMediaSigner(s)
 	s.users = newUserCache(st, 1<<17)
+	s.words = newWordCache(st)
 	s.groups = newGroupCache(st)
 	s.pub = make(chan func(), 64)
 	s.commits = &committer{in: make(chan any, 4*cfg.CommitBatchMax), st: st, max: cfg.CommitBatchMax,

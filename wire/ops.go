@@ -172,6 +172,13 @@ type EventPush struct {
 	From      string `json:"from_username,omitempty"`
 	Desc      string `json:"description,omitempty"`
 	GID       int64  `json:"gid,omitempty"`
+	// Retraction (EventMessageRetract): the messages, their conversation,
+	// RetractSingle or RetractGroup, and in a single conversation the
+	// receiver's username.
+	MsgIDs      []int64  `json:"msgid_list,omitempty"`
+	ConvID      int64    `json:"conv_id,omitempty"`
+	TargetType  int      `json:"type,omitempty"`
+	ToUsernames []string `json:"to_usernames,omitempty"`
 }
 
 // Position says that a client holds every message of a conversation up to

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,7 +54,8 @@ var update = flag.Bool("update", false, "rewrite the responses of testdata/golde
 // (to the "---" line). The request text is a text/template first, with
 // {{repeat "x" 65}}, {{names "user" 501}} (a JSON array of usernames
 // user0001…), {{users "user" 501}} (register items with password
-// "password"), {{appkey}} and {{secret}}. An Authorization header whose
+// "password"), {{appkey}}, {{secret}} and {{time "-1h"}} (now moved by a
+// duration, as "yyyy-MM-dd HH:mm:ss" in Asia/Shanghai escaped for a query). An Authorization header whose
 // value is one of these words is expanded to Basic credentials: app (the
 // test app), app-upper (its key in upper case), other-app (a second app),
 // wrong-secret (the app's key with another secret), unknown-app (a key no
@@ -73,8 +75,10 @@ var update = flag.Bool("update", false, "rewrite the responses of testdata/golde
 // string escapes do, exactly as the server writes them; -update writes it
 // indented. A body that is not JSON is compared as text. What is not
 // deterministic is replaced before comparing, after being checked:
-// "ctime"/"mtime" values become "<time>" when they are
+// "ctime"/"mtime"/"itime" values become "<time>" when they are
 // "yyyy-MM-dd HH:mm:ss" in Asia/Shanghai within the test's run,
+// "msg_ctime" (ms) and "create_time" (s) become "<ms>" and "<s>" when
+// within the run, a "cursor" string becomes "<cursor>",
 // X-Rate-Limit-Reset becomes <1..60> when it is in that range, and the app
 // keys become <appkey> and <other-appkey>. A value failing its check is
 // left as it is and so fails the comparison.
@@ -304,6 +308,17 @@ func expand(t testing.TB, text string) string {
 		},
 		"appkey": func() string { return appKey },
 		"secret": func() string { return appSecret },
+		"time": func(offset string) (string, error) {
+			d, err := time.ParseDuration(offset)
+			if err != nil {
+				return "", err
+			}
+			loc, err := time.LoadLocation("Asia/Shanghai")
+			if err != nil {
+				return "", err
+			}
+			return url.PathEscape(time.Now().Add(d).In(loc).Format("2006-01-02 15:04:05")), nil
+		},
 	}
 	tmpl, err := template.New("request").Funcs(funcs).Parse(text)
 	if err != nil {
@@ -450,7 +465,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var timeField = regexp.MustCompile(`"(ctime|mtime)":"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"`)
+var (
+	timeField   = regexp.MustCompile(`"(ctime|mtime|itime)":"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"`)
+	numberField = regexp.MustCompile(`"(msg_ctime|create_time)":(\d+)`)
+	cursorField = regexp.MustCompile(`"cursor":"[^"]+"`)
+)
 
 // normalize replaces the values that differ from run to run, after
 // checking them.
@@ -464,6 +483,19 @@ func (h *harness) normalize(body []byte) []byte {
 		}
 		return []byte(`"` + string(sub[1]) + `":"<time>"`)
 	})
+	body = numberField.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := numberField.FindSubmatch(m)
+		n, err := strconv.ParseInt(string(sub[2]), 10, 64)
+		unit, at := "<ms>", time.UnixMilli(n)
+		if string(sub[1]) == "create_time" {
+			unit, at = "<s>", time.Unix(n, 0)
+		}
+		if err != nil || at.Before(lo) || at.After(time.Now()) {
+			return m
+		}
+		return []byte(`"` + string(sub[1]) + `":"` + unit + `"`)
+	})
+	body = cursorField.ReplaceAll(body, []byte(`"cursor":"<cursor>"`))
 	body = bytes.ReplaceAll(body, []byte(appKey), []byte("<appkey>"))
 	body = bytes.ReplaceAll(body, []byte(otherKey), []byte("<other-appkey>"))
 	return body

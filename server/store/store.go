@@ -355,6 +355,7 @@ type Store interface {
 	Messages
 	Groups
 	Media
+	Moderation
 	Social
 	Close() error
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, groupTests...)
 	tests = append(tests, mediaTests...)
+	tests = append(tests, moderationTests...)
 	tests = append(tests, socialTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
