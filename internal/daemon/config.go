@@ -44,6 +44,8 @@ type Config struct {
 	GroupsPerUser      int `toml:"groups_per_user"`
 	GroupsOwnedPerUser int `toml:"groups_owned_per_user"`
 
+	RetractWindow Duration `toml:"retract_window"`
+
 	Media MediaConfig `toml:"media"`
 	REST  RESTConfig  `toml:"rest"`
 }
@@ -130,6 +132,7 @@ func DefaultConfig() Config {
 		GroupMaxLimit:      e.GroupMaxLimit,
 		GroupsPerUser:      e.GroupsPerUser,
 		GroupsOwnedPerUser: e.GroupsOwnedPerUser,
+		RetractWindow:      Duration{e.RetractWindow},
 
 		REST: RESTConfig{RatePerMinute: 600, TimeZone: "Asia/Shanghai"},
 		Media: MediaConfig{
@@ -177,6 +180,7 @@ func (c Config) engine() server.Config {
 		GroupMaxLimit:      c.GroupMaxLimit,
 		GroupsPerUser:      c.GroupsPerUser,
 		GroupsOwnedPerUser: c.GroupsOwnedPerUser,
+		RetractWindow:      c.RetractWindow.Duration,
 
 		Media: server.MediaConfig{
 			StagingDir:     filepath.Join(c.DataDir, "uploads"),
