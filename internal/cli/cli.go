@@ -23,6 +23,9 @@ Usage:
   jmsg logout
   jmsg whoami
   jmsg send -to USER [-custom] TEXT...        (with -custom, TEXT is a JSON object)
+  jmsg send -to USER -image PATH | -file PATH [-name NAME] | -voice PATH -duration S
+            | -video PATH -thumb IMAGE -duration S   [-q]     (with an upload progress bar)
+  jmsg download -with USER | -group GID  -seq N [-o PATH] [-q]   fetch a media message's file
   jmsg tail [-json]                           print incoming messages until interrupted
   jmsg conversations [-json]
   jmsg history -with USER [-limit N] [-json]
@@ -40,7 +43,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer) error{
 		"register": cmdRegister, "login": cmdLogin, "logout": cmdLogout, "whoami": cmdWhoami,
-		"send": cmdSend, "tail": cmdTail, "conversations": cmdConversations, "history": cmdHistory,
+		"send":     func(ctx context.Context, a []string, o io.Writer) error { return cmdSend(ctx, a, o, stderr) },
+		"download": func(ctx context.Context, a []string, o io.Writer) error { return cmdDownload(ctx, a, o, stderr) },
+		"tail":     cmdTail, "conversations": cmdConversations, "history": cmdHistory,
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
@@ -199,16 +204,30 @@ func cmdWhoami(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func cmdSend(ctx context.Context, args []string, out io.Writer) error {
+func cmdSend(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, dirFlag := newFlags("send")
 	to := fs.String("to", "", "recipient username")
 	custom := fs.Bool("custom", false, "send TEXT as a custom message (a JSON object)")
+	mf := mediaFlags{
+		image: fs.String("image", "", "send this image"), file: fs.String("file", "", "send this file"),
+		voice: fs.String("voice", "", "send this voice recording"), video: fs.String("video", "", "send this video"),
+		name:  fs.String("name", "", "-file: the file name shown (default: the path's last element)"),
+		thumb: fs.String("thumb", "", "-video: its thumbnail image"), duration: fs.Int("duration", 0, "-voice, -video: seconds"),
+		quiet: fs.Bool("q", false, "no progress bar"),
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	text := strings.Join(fs.Args(), " ")
 	if err := required("to", *to); err != nil {
 		return err
+	}
+	media, err := mf.content()
+	if err != nil {
+		return err
+	}
+	if media != nil && (text != "" || *custom) {
+		return &flagError{"a media message takes no TEXT or -custom"}
 	}
 	dir, err := configDir(*dirFlag)
 	if err != nil {
@@ -224,14 +243,23 @@ func cmdSend(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	var content client.Content = &client.TextContent{Text: text}
-	if *custom {
+	switch {
+	case media != nil:
+		content = media
+	case *custom:
 		content = &client.CustomContent{JSON: json.RawMessage(text)}
 	}
 	m, err := conv.CreateMessage(content)
 	if err != nil {
 		return err
 	}
-	if m, err = c.Send(ctx, m); err != nil {
+	var bar *progressBar
+	if media != nil && !*mf.quiet {
+		bar = newProgressBar(errOut, "upload")
+	}
+	m, err = c.SendWithOptions(ctx, m, client.SendOptions{UploadProgress: bar.update})
+	bar.done()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "sent to %s: msg_id %d seq %d\n", *to, m.ServerMessageID, m.Seq)
@@ -244,6 +272,9 @@ func line(m *client.Message) string {
 	body := m.Text()
 	if cc, ok := m.Content.(*client.CustomContent); ok {
 		body = "custom " + string(cc.JSON)
+	}
+	if d := describeMedia(m.Content); d != "" {
+		body = d
 	}
 	return fmt.Sprintf("%s  %s → %s  #%d  %s", ts, m.From, targetOf(m), m.Seq, body)
 }
@@ -269,6 +300,16 @@ func jsonMessage(m *client.Message) map[string]any {
 		}
 	case *client.CustomContent:
 		out["customObject"] = c.JSON
+	case *client.ImageContent:
+		out["thumbPath"], out["path"], out["mediaId"] = c.ThumbPath, c.Path, c.MediaID
+	case *client.VoiceContent:
+		out["path"], out["duration"], out["mediaId"] = c.Path, c.Duration, c.MediaID
+	case *client.FileContent:
+		out["path"], out["fileName"], out["mediaId"] = c.Path, c.FName, c.MediaID
+	case *client.VideoContent:
+		out["path"], out["thumbPath"], out["duration"], out["fileName"], out["mediaId"] = c.Path, c.ThumbPath, c.Duration, c.FName, c.MediaID
+	case *client.LocationContent:
+		out["latitude"], out["longitude"], out["scale"], out["address"] = c.Latitude, c.Longitude, c.Scale, c.Label
 	}
 	return out
 }
