@@ -93,9 +93,11 @@ const (
 	StatusCanceledSend          MessageStatus = 9
 )
 
-// Sendable reports whether a message in status s may be sent: only drafts
-// and failed sends (865003 otherwise).
-func (s MessageStatus) Sendable() bool { return s == StatusSendDraft || s == StatusSendFailed }
+// Sendable reports whether a message in status s may be sent: only drafts,
+// failed sends and failed uploads (865003 otherwise).
+func (s MessageStatus) Sendable() bool {
+	return s == StatusSendDraft || s == StatusSendFailed || s == StatusSendUploadFailed
+}
 
 // Doc is JMessage's message JSON protocol document: the envelope and a
 // type-specific msg_body. The server stores and relays it as the sender

@@ -250,7 +250,7 @@ func (c *Client) SendWithOptions(ctx context.Context, m *Message, opt SendOption
 	} else if err != nil {
 		return nil, jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
-	if row.Received || !(jmsg.MessageStatus(row.Status).Sendable() || row.Status == int(jmsg.StatusSendUploadFailed)) {
+	if row.Received || !jmsg.MessageStatus(row.Status).Sendable() {
 		return nil, jmsg.E(jmsg.SDKMessageNotPrepared)
 	}
 	conv, err := s.db.ConversationByID(ctx, row.ConvID)
