@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +26,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/jmsg-im/jmsg/server"
+	"github.com/jmsg-im/jmsg/server/media"
 	"github.com/jmsg-im/jmsg/server/rest"
 	"github.com/jmsg-im/jmsg/server/store"
 	"github.com/jmsg-im/jmsg/server/store/sqlite"
@@ -152,7 +156,13 @@ func newHarness(t testing.TB, cfg rest.Config) *harness {
 			t.Fatalf("CreateApp(%s) = %v", app.AppKey, err)
 		}
 	}
-	eng, err := server.New(server.Config{BcryptCost: 4, SendPerMinute: -1, RequestsPerSecond: -1}, st)
+	blobs, err := media.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	eng, err := server.New(server.Config{BcryptCost: 4, SendPerMinute: -1, RequestsPerSecond: -1,
+		Media: server.MediaConfig{Store: blobs, StagingDir: t.TempDir(), MaxUploadBytes: 64 << 10}}, st)
 	if err != nil {
 		t.Fatalf("server.New() = %v", err)
 	}
@@ -307,6 +317,22 @@ func expand(t testing.TB, text string) string {
 			return string(b)
 		},
 		"appkey": func() string { return appKey },
+		// multipart is a multipart/form-data body (boundary "golden") with
+		// one file part field=filename holding content.
+		"multipart": func(field, filename, content string) string {
+			return "--golden\r\nContent-Disposition: form-data; name=\"" + field + "\"; filename=\"" + filename +
+				"\"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + "\r\n--golden--\r\n"
+		},
+		// png is a w×h PNG image, the same bytes every run.
+		"png": func(w, h int) string {
+			img := image.NewRGBA(image.Rect(0, 0, w, h))
+			for x := range w {
+				img.Set(x, x%h, color.RGBA{R: 255, A: 255})
+			}
+			var b bytes.Buffer
+			png.Encode(&b, img)
+			return b.String()
+		},
 		"secret": func() string { return appSecret },
 		"time": func(offset string) (string, error) {
 			d, err := time.ParseDuration(offset)
@@ -469,6 +495,8 @@ var (
 	timeField   = regexp.MustCompile(`"(ctime|mtime|itime)":"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"`)
 	numberField = regexp.MustCompile(`"(msg_ctime|create_time)":(\d+)`)
 	cursorField = regexp.MustCompile(`"cursor":"[^"]+"`)
+	mediaField  = regexp.MustCompile(`"media_id":"jmsg/(image|voice|file|video)/[A-Z2-7]{32}"`)
+	urlField    = regexp.MustCompile(`"url":"http://127\.0\.0\.1:\d+/v1/media/get\?app=[^"&]+&exp=\d+&id=jmsg%2F[a-z]+%2F[A-Z2-7]{32}&sig=[A-Za-z0-9_-]+&v=[ot]"`)
 )
 
 // normalize replaces the values that differ from run to run, after
@@ -496,6 +524,8 @@ func (h *harness) normalize(body []byte) []byte {
 		return []byte(`"` + string(sub[1]) + `":"` + unit + `"`)
 	})
 	body = cursorField.ReplaceAll(body, []byte(`"cursor":"<cursor>"`))
+	body = mediaField.ReplaceAll(body, []byte(`"media_id":"jmsg/$1/<id>"`))
+	body = urlField.ReplaceAll(body, []byte(`"url":"<signed download URL>"`))
 	body = bytes.ReplaceAll(body, []byte(appKey), []byte("<appkey>"))
 	body = bytes.ReplaceAll(body, []byte(otherKey), []byte("<other-appkey>"))
 	return body
