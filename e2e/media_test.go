@@ -78,7 +78,9 @@ func TestMediaMessagesArriveAndDownload(t *testing.T) {
 	for _, s := range []sent{
 		{"image", photo, func() (*client.Message, error) { return conv.SendImage(ctx, writeFile(t, src, "photo.jpg", photo)) }},
 		{"voice", voice, func() (*client.Message, error) { return conv.SendVoice(ctx, writeFile(t, src, "hello.amr", voice), 4) }},
-		{"file", doc, func() (*client.Message, error) { return conv.SendFile(ctx, writeFile(t, src, "report.pdf", doc), "report.pdf") }},
+		{"file", doc, func() (*client.Message, error) {
+			return conv.SendFile(ctx, writeFile(t, src, "report.pdf", doc), "report.pdf")
+		}},
 		{"video", video, func() (*client.Message, error) {
 			return conv.SendVideo(ctx, writeFile(t, src, "clip.mp4", video), writeFile(t, src, "clip.png", thumb), 12)
 		}},

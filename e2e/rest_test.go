@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"testing"
@@ -289,5 +290,34 @@ func TestRESTBlacklistRefusesTheSDKSender(t *testing.T) {
 	mustREST(t, d, "DELETE", "/v1/users/alice/blacklist", []string{"bobby"}, http.StatusNoContent)
 	if _, err := toAlice.SendText(ctx, "again", nil); err != nil {
 		t.Fatalf("bobby's send after the blacklist entry went = %v", err)
+	}
+}
+
+// A REST upload above the REST API's 4 MiB body cap but within jmsgd's
+// default media limit (8 MiB) is stored; one over 8 MiB gets 413 898061.
+func TestRESTUploadUpToTheMediaLimit(t *testing.T) {
+	d := startDaemon(t)
+	upload := func(size int) (int, []byte) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("filename", "big.bin")
+		fw.Write(bytes.Repeat([]byte{7}, size))
+		mw.Close()
+		req, _ := http.NewRequest("POST", d.URL+"/v1/resource?type=file", &body)
+		req.SetBasicAuth(d.AppKey, d.Secret)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if status, b := upload(5 << 20); status != http.StatusOK || !bytes.Contains(b, []byte(`"fsize":5242880`)) {
+		t.Fatalf("5 MiB upload = %d %s", status, b)
+	}
+	if status, b := upload(8<<20 + 1); status != http.StatusRequestEntityTooLarge || !bytes.Contains(b, []byte("898061")) {
+		t.Fatalf("upload over 8 MiB = %d %s", status, b)
 	}
 }

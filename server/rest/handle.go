@@ -21,7 +21,7 @@ const maxBody = 4 << 20
 
 // handle authenticates the request, applies the app's rate limit (with
 // its headers on every answer), runs fn and writes its reply.
-func (a *API) handle(fn handlerFunc) http.Handler {
+func (a *API) handle(fn handlerFunc, upload bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		app, err := a.authenticate(r)
 		if err != nil {
@@ -40,7 +40,9 @@ func (a *API) handle(fn handlerFunc) http.Handler {
 			writeError(w, fail(jmsg.RestRateLimitExceeded))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if !upload { // an upload's size is the engine's to judge (898061)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
 		status, body, err := fn(r, app)
 		if err != nil {
 			var ae *apiError

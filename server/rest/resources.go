@@ -13,7 +13,7 @@ import (
 
 func (a *API) resourceRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/resource", fn: a.uploadResource},
+		{method: "POST", path: "/v1/resource", upload: true, fn: a.uploadResource},
 		{method: "GET", path: "/v1/resource", fn: a.resourceURL},
 	}
 }

@@ -56,7 +56,7 @@ func New(eng *server.Server, st store.Store, cfg Config) *API {
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range a.routes() {
 		for _, p := range rt.paths() {
-			mux.Handle(rt.method+" "+p, a.handle(rt.fn))
+			mux.Handle(rt.method+" "+p, a.handle(rt.fn, rt.upload))
 		}
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +74,7 @@ type route struct {
 	method string
 	path   string
 	bare   bool
+	upload bool // the body is a media upload: bounded by media.max_upload_bytes, not maxBody
 	fn     handlerFunc
 }
 
