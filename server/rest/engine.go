@@ -24,6 +24,8 @@ var restCodes = map[int]int{
 	jmsg.ServerGroupNameInvalid:            jmsg.RestParameterInvalid,
 	jmsg.ServerGroupNameTooLong:            jmsg.RestParameterInvalid,
 	jmsg.ServerGroupDescTooLong:            jmsg.RestParameterInvalid,
+	jmsg.ServerUpdateGroupNameTooLong:      jmsg.RestParameterInvalid,
+	jmsg.ServerUpdateGroupDescTooLong:      jmsg.RestParameterInvalid,
 	jmsg.ServerMaxMemberCountInvalid:       jmsg.RestParameterInvalid,
 	jmsg.TcpGroupMembersEmpty:              jmsg.RestParameterInvalid,
 	jmsg.HttpPrameterInvalid:               jmsg.RestParameterInvalid,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server"
@@ -85,7 +86,7 @@ func (a *API) createGroup(r *http.Request, app store.App) (int, any, error) {
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if in.Owner == nil || in.Name == nil || *in.Name == "" || len(in.Members) > batchMax {
+	if in.Owner == nil || in.Name == nil || *in.Name == "" || len(in.Members) > batchMax || !validNames(in.Members) {
 		return 0, nil, badParam()
 	}
 	req := wire.CreateGroupReq{Name: *in.Name, Desc: in.Desc, Avatar: in.Avatar, Type: wire.GroupPrivate, Members: in.Members}
@@ -207,7 +208,8 @@ func (a *API) changeMembers(r *http.Request, app store.App) (int, any, error) {
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if len(in.Add) == 0 && len(in.Remove) == 0 || len(in.Add) > batchMax || len(in.Remove) > batchMax {
+	if len(in.Add) == 0 && len(in.Remove) == 0 || len(in.Add) > batchMax || len(in.Remove) > batchMax ||
+		!validNames(in.Add) || !validNames(in.Remove) {
 		return 0, nil, badParam()
 	}
 	if len(in.Add) > 0 {
@@ -221,6 +223,18 @@ func (a *API) changeMembers(r *http.Request, app store.App) (int, any, error) {
 		}
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// validNames reports whether every name follows the username rule: a
+// malformed name is 899003, as in the v2 bodies (usernames), not an
+// unknown user.
+func validNames(names []string) bool {
+	for _, n := range names {
+		if !jmsg.ValidUsername(n) {
+			return false
+		}
+	}
+	return true
 }
 
 // removeMembers removes names from g: every name must be a member
@@ -308,6 +322,16 @@ func (a *API) silence(r *http.Request, app store.App) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	seen := make(map[string]bool, len(names))
+	for _, name := range names {
+		if seen[name] {
+			return 0, nil, badParam() // not the engine's "Repeat to add the members"
+		}
+		seen[name] = true
+		if _, err := a.user(r, app, name); err != nil {
+			return 0, nil, err // an unknown user is 899002, not "not a member"
+		}
+	}
 	if status == "true" {
 		err = a.asOwner(r, app, owner, wire.OpSilenceMembers, wire.SilenceReq{GID: g.GID, Usernames: names, DurationMs: jmsg.SilenceMaxMs}, nil)
 	} else {
@@ -332,7 +356,7 @@ func (a *API) transferOwner(r *http.Request, app store.App) (int, any, error) {
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if in.Username == nil || in.AppKey != "" && in.AppKey != app.AppKey {
+	if in.Username == nil || in.AppKey != "" && !strings.EqualFold(in.AppKey, app.AppKey) {
 		return 0, nil, badParam()
 	}
 	if _, err := a.user(r, app, *in.Username); err != nil {

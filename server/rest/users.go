@@ -190,20 +190,28 @@ func (a *API) deleteUser(r *http.Request, app store.App) (int, any, error) {
 const deleteBatchMax = 100
 
 // deleteUsers is DELETE /v1/users/ with up to 100 usernames: 200 without
-// a body (JMessage prints "200 NO CONTENT"). Every name must exist
-// (899002), else nothing is deleted.
+// a body (JMessage prints "200 NO CONTENT"). Every name must exist, else
+// nothing is deleted and 899002 names the unknown ones ("No such user:
+// u1,u2", errors.md e.1, as userstat).
 func (a *API) deleteUsers(r *http.Request, app store.App) (int, any, error) {
 	names, err := usernames(r, deleteBatchMax)
 	if err != nil {
 		return 0, nil, err
 	}
 	users := make([]store.User, 0, len(names))
+	var missing []string
 	for _, name := range names {
 		u, err := a.user(r, app, name)
-		if err != nil {
+		switch {
+		case apiCode(err) == jmsg.RestUserNotExist:
+			missing = append(missing, name)
+		case err != nil:
 			return 0, nil, err
 		}
 		users = append(users, u)
+	}
+	if len(missing) > 0 {
+		return 0, nil, failf(jmsg.RestUserNotExist, "No such user: "+strings.Join(missing, ","))
 	}
 	for _, u := range users {
 		if err := a.eng.DeleteUser(r.Context(), app.AppKey, u.UID, u.Username); err != nil && !errors.Is(err, store.ErrNotFound) {
