@@ -140,6 +140,13 @@ func checkMediaBody(t ContentType, body []byte) bool {
 			utf8.ValidString(b.FName) && len(b.FName) <= 255
 	case ContentLocation:
 		var b LocationBody
+		var present struct {
+			Latitude  *float64 `json:"latitude"`
+			Longitude *float64 `json:"longitude"`
+		}
+		if json.Unmarshal(body, &present) != nil || present.Latitude == nil || present.Longitude == nil {
+			return false // both are required
+		}
 		return json.Unmarshal(body, &b) == nil && !math.IsNaN(b.Latitude) && b.Latitude >= -90 && b.Latitude <= 90 &&
 			!math.IsNaN(b.Longitude) && b.Longitude >= -180 && b.Longitude <= 180 && b.Scale >= 0 &&
 			utf8.ValidString(b.Label) && len(b.Label) <= 1024 && validBodyExtras(b.Extras)
