@@ -1,9 +1,10 @@
 package sqlite
 
 // wordsSchema is migration 8: sensitive words and the filter switch per
-// app, retracted messages, the index the report API reads a
-// conversation's or a user's messages by time with, and one to find a
-// group by its conversation.
+// app, retracted messages, and an index to find a group by its
+// conversation. The report API reads a conversation's messages through
+// its (conv_id, seq) key, not an index by time: an index more on messages
+// is a B-tree more to update in every commit, on the hot path.
 //
 // A word is keyed by its lower-case form (folded), so that an app lists
 // it once whatever its case; word keeps the spelling given. An app
@@ -25,5 +26,4 @@ const wordsSchema = `CREATE TABLE sensitive_words (
 		uid    INTEGER NOT NULL,
 		ctime  INTEGER NOT NULL
 	);
-	CREATE INDEX messages_by_conv_time ON messages (conv_id, ctime);
 	CREATE INDEX groups_by_conv ON groups (conv_id);`
