@@ -158,6 +158,7 @@ func (c *Client) startSession(ctx context.Context, req wire.LoginReq) (*session,
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &session{c: c, db: db, username: req.Username, ctx: sctx, cancel: cancel, done: make(chan struct{}), outbox: newOutbox()}
+	s.noteOffline(ctx) // before this session stores anything
 	tr, resp, err := c.connectAndLogin(ctx, req, s.onPush)
 	if err != nil {
 		cancel()
@@ -165,6 +166,7 @@ func (c *Client) startSession(ctx context.Context, req wire.LoginReq) (*session,
 		return nil, err
 	}
 	s.me, s.token = resp.User, resp.Token
+	s.recheck.connected(resp.ServerTime)
 	if s.token == "" {
 		s.token = req.Token
 	}

@@ -39,6 +39,14 @@ type Config struct {
 	// the messages no device has received yet (OfflineMessages). As in
 	// JMessage, it is off by default.
 	Roaming bool
+	// RetractWindow is how long after a message is sent its sender may
+	// retract it: jmsgd's retract_window, 3 minutes by default (set it to
+	// the server's value if that differs). A device offline while a
+	// message was retracted misses the retraction's event; after each
+	// reconnection the SDK re-reads the messages it holds that were still
+	// retractable when it lost the connection, and applies the
+	// retractions it finds (MessageRetracted).
+	RetractWindow time.Duration
 	// RequestTimeout bounds each request to the server; default 30s. A
 	// media upload or download fails when it moves no byte for this long.
 	RequestTimeout time.Duration
@@ -104,6 +112,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.RetractWindow <= 0 {
+		cfg.RetractWindow = 3 * time.Minute
 	}
 	if cfg.ResumableThreshold <= 0 {
 		cfg.ResumableThreshold = 1 << 20

@@ -55,6 +55,7 @@ func (s *session) process() {
 		}
 		needSync := false
 		var received []localstore.Message
+		var retracts []wire.EventPush
 		for _, it := range s.inbox.take() {
 			switch {
 			case it.resync:
@@ -66,13 +67,14 @@ func (s *session) process() {
 				}
 				if in, ok := s.incoming(p.Message); ok {
 					s.noteJoin(ctx, in)
-					rows, err := s.db.StoreIncoming(ctx, []localstore.Incoming{in})
+					rows, rs, err := s.db.StoreIncoming(ctx, []localstore.Incoming{in})
 					if err != nil {
 						s.c.log.Error("storing message", "err", err)
 						needSync = true
 						continue
 					}
 					received = append(received, rows...)
+					s.retracted(ctx, rs)
 				}
 			case it.frame != nil && it.frame.Op == wire.OpReadPos:
 				var p wire.ReadPush
@@ -89,8 +91,11 @@ func (s *session) process() {
 					s.cancel()
 					return
 				}
-				if e.EventType == wire.EventGroupJoinRejected {
+				switch e.EventType {
+				case wire.EventGroupJoinRejected:
 					s.c.emit(GroupEvent{EventContent: EventContent{EventType: e.EventType, GID: e.GID, From: e.From, Description: e.Desc}})
+				case wire.EventMessageRetract:
+					retracts = append(retracts, e)
 				}
 			}
 		}
@@ -100,6 +105,11 @@ func (s *session) process() {
 		}
 		if len(received) > 0 {
 			s.fillGapsAndAck(ctx, received)
+		}
+		// A retraction follows the message it retracts: applied after the
+		// batch's messages are stored and reported.
+		for _, e := range retracts {
+			s.applyRetractEvent(ctx, e)
 		}
 		if needSync {
 			if err := s.sync(ctx); err != nil {
@@ -199,11 +209,12 @@ func (s *session) fetch(ctx context.Context, localConv, convID, after, upto int6
 			}
 			after = max(after, m.Seq)
 		}
-		stored, err := s.db.StoreIncoming(ctx, ins)
+		stored, rs, err := s.db.StoreIncoming(ctx, ins)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, stored...)
+		s.retracted(ctx, rs) // held messages read again, retracted meanwhile
 		if !h.More || len(h.Messages) == 0 {
 			break
 		}
@@ -312,7 +323,9 @@ func (s *session) incoming(m wire.Message) (localstore.Incoming, bool) {
 // changed since, fetches each one's missing messages, stores them, and only
 // then moves the cursor. New messages are reported once per conversation
 // as OfflineMessages (or RoamingSynced for history a first login fetches
-// with Config.Roaming), then SyncCompleted.
+// with Config.Roaming); then held messages that may have been retracted
+// while offline are re-read (recheckRetractions), and SyncCompleted
+// follows.
 func (s *session) sync(ctx context.Context) error {
 	cursor, err := s.db.Meta(ctx, keyCursor)
 	if err != nil {
@@ -428,6 +441,9 @@ func (s *session) sync(ctx context.Context) error {
 			continue
 		}
 		s.c.emit(OfflineMessages{Conversation: conv, Messages: batches[id]})
+	}
+	if err := s.recheckRetractions(ctx); err != nil {
+		s.c.log.Warn("re-reading held messages for retractions", "err", err)
 	}
 	s.sendReads(ctx)
 	s.c.emit(SyncCompleted{Cursor: cursor, Reset: reset})

@@ -47,11 +47,11 @@ const autoParallel = 4
 //
 // Errors: 861101, 865002 (nil message), 865003 (no such message in the
 // local store), 863004, 864001 (not an image, voice, file or video
-// message; Thumb for a voice or file message), 864002 (the message names
-// no usable media id), 864003 (the stored content has no usable CRC-32:
-// "media_crc32" missing or not an integer in 0..2^32-1, or "fsize" not
-// positive; checked before any download — a CRC-32 of 0 is valid, as
-// bytes can have it), 864004 (the bytes do not have the message's size
+// message, a retracted one included; Thumb for a voice or file message),
+// 864002 (the message names no usable media id), 864003 (the stored
+// content has no usable CRC-32: "media_crc32" missing or not an integer
+// in 0..2^32-1, or "fsize" not positive; checked before any download — a
+// CRC-32 of 0 is valid, as bytes can have it), 864004 (the bytes do not have the message's size
 // and CRC-32; the partial file is removed), 860015 (network or HTTP
 // failure, including a lost connection to jmsgd while asking for the
 // URL), 865012 (ctx cancelled; what arrived is kept for the next call),
@@ -176,6 +176,9 @@ func (s *session) download(ctx context.Context, r localstore.Message, t dlTarget
 	if r2, err := s.db.MessageByID(ctx, r.ID); err == nil {
 		r = r2 // another call may have just finished
 	}
+	if r.ContentType == int(jmsg.ContentPrompt) {
+		return "", errRetracted()
+	}
 	recorded := r.MediaPath
 	if t.part == partThumb {
 		recorded = r.ThumbPath
@@ -221,19 +224,31 @@ func (s *session) download(ctx context.Context, r localstore.Message, t dlTarget
 	}
 	rel, _ := relPath(dir, final)
 	bg := context.Background()
+	var kept bool
 	if t.part == partThumb {
-		err = s.db.SetThumbPath(bg, r.ID, rel)
-		if err == nil && r.Status == int(jmsg.StatusReceiveDownloadFailed) {
+		kept, err = s.db.SetThumbPath(bg, r.ID, rel)
+		if err == nil && kept && r.Status == int(jmsg.StatusReceiveDownloadFailed) {
 			err = s.db.SetStatus(bg, r.ID, int(jmsg.StatusReceiveSucceed), 0)
 		}
 	} else {
-		err = s.db.SetMediaPath(bg, r.ID, rel)
+		kept, err = s.db.SetMediaPath(bg, r.ID, rel)
 	}
 	if err != nil {
 		return "", jmsg.Wrap(jmsg.SDKUnknownError, err)
 	}
+	if !kept {
+		// Retracted during the download: its media files go.
+		if used, err := s.db.Referenced(bg, rel); err == nil && !used {
+			os.Remove(final)
+		}
+		return "", errRetracted()
+	}
 	return final, nil
 }
+
+// errRetracted is DownloadMedia's error for a message retracted before
+// its media arrived.
+func errRetracted() error { return jmsg.Errorf(jmsg.SDKNotMediaMessage, "the message was retracted") }
 
 // intact reports whether the file at p exists and, when w is known, has
 // its size and CRC-32.

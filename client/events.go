@@ -28,6 +28,19 @@ type GroupEvent struct {
 	Message *Message
 }
 
+// MessageRetracted reports that a message held locally was retracted by
+// its sender: its content is now a *PromptContent (PromptRetract) in the
+// local store, and its local media files are deleted. It comes on the
+// device that called RetractMessage, on the other devices online at the
+// time (event 55), and on a device that was offline, once a sync after its
+// reconnection has re-read the message (see Config.RetractWindow). A
+// message first received already retracted comes as MessageReceived or
+// OfflineMessages with the prompt instead.
+type MessageRetracted struct {
+	Conversation *Conversation
+	Message      *Message
+}
+
 // SyncCompleted reports that the client has caught up with the server:
 // every conversation changed before Cursor is stored locally. It follows
 // each sync, the first one shortly after login. Reset is set when the
@@ -104,6 +117,7 @@ func (OfflineMessages) isEvent()   {}
 func (SendResult) isEvent()        {}
 func (SyncCompleted) isEvent()     {}
 func (GroupEvent) isEvent()        {}
+func (MessageRetracted) isEvent()  {}
 func (RoamingSynced) isEvent()     {}
 func (HistoryTrimmed) isEvent()    {}
 func (UnreadChanged) isEvent()     {}

@@ -11,8 +11,8 @@ import (
 
 // Content is a message's content: *TextContent, *CustomContent, a media
 // content (*ImageContent, *VoiceContent, *FileContent, *VideoContent; see
-// MediaContent), *LocationContent, *EventContent (received only) or
-// *UnknownContent.
+// MediaContent), *LocationContent, *EventContent (received only),
+// *PromptContent (a retracted message) or *UnknownContent.
 type Content interface {
 	ContentType() jmsg.ContentType
 	// body returns the protocol msg_body, or 865001 if it is not sendable.
@@ -100,6 +100,35 @@ func (*EventContent) body() (json.RawMessage, error) {
 	return nil, jmsg.E(jmsg.SDKParamContentInvalid)
 }
 
+// PromptType is the kind of a PromptContent (iOS JMSGPromptContent's
+// promptType).
+type PromptType int
+
+// Prompt types.
+const (
+	PromptRetract PromptType = 0 // the message was retracted by its sender
+)
+
+// PromptContent is a notice standing in for a message. A retracted message
+// has it (PromptRetract) on every device, in place of the content it was
+// sent with (see Client.RetractMessage). It cannot be sent.
+type PromptContent struct {
+	PromptType PromptType
+	// Text is the server's wording, "message retracted"; apps show their
+	// own from PromptType.
+	Text string
+	// OrigType is the type the message had before it was retracted
+	// (jmsg.ContentUnknown for a type this SDK does not know).
+	OrigType jmsg.ContentType
+}
+
+// ContentType returns jmsg.ContentPrompt.
+func (*PromptContent) ContentType() jmsg.ContentType { return jmsg.ContentPrompt }
+
+func (*PromptContent) body() (json.RawMessage, error) {
+	return nil, jmsg.E(jmsg.SDKParamContentInvalid)
+}
+
 // UnknownContent is content of a type this SDK does not know; Raw is the
 // msg_body as received.
 type UnknownContent struct {
@@ -180,6 +209,12 @@ func decodeContent(msgType string, body json.RawMessage) Content {
 		var b wire.GroupEventBody
 		if json.Unmarshal(body, &b) == nil {
 			return eventContent(b)
+		}
+	case jmsg.ContentPrompt:
+		var b wire.RetractPromptBody
+		if json.Unmarshal(body, &b) == nil {
+			return &PromptContent{PromptType: PromptType(b.PromptType), Text: b.PromptText,
+				OrigType: jmsg.ParseContentType(b.OrigMsgType)}
 		}
 	case jmsg.ContentImage, jmsg.ContentVoice, jmsg.ContentFile, jmsg.ContentVideo, jmsg.ContentLocation:
 		if c := decodeMedia(jmsg.ParseContentType(msgType), body); c != nil {

@@ -29,9 +29,10 @@ type session struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has released everything
 
-	mu    sync.Mutex // guards tr, token and me
-	tr    *transport
-	token string // login token for reconnecting
+	mu      sync.Mutex // guards tr, token, me and recheck
+	tr      *transport
+	token   string       // login token for reconnecting
+	recheck recheckState // held messages to re-read for retractions missed offline (retract.go)
 
 	inbox     inbox       // pushes and reconnects, for process
 	outbox    *outbox     // messages waiting to be sent
@@ -148,6 +149,7 @@ func (s *session) keepConnected() {
 		if s.ended.Load() {
 			return // process reports the end and cancels the session
 		}
+		s.noteOffline(s.ctx)
 		s.c.emit(ConnStateChanged{State: Disconnected, Err: tr.lastErr()})
 		backoff := 250 * time.Millisecond
 		for {
@@ -165,6 +167,7 @@ func (s *session) keepConnected() {
 			if err == nil {
 				s.mu.Lock()
 				s.tr, s.me = ntr, resp.User
+				s.recheck.connected(resp.ServerTime)
 				s.mu.Unlock()
 				s.c.emit(ConnStateChanged{State: Connected})
 				s.inbox.put(inboxItem{resync: true})

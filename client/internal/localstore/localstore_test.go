@@ -91,7 +91,7 @@ func TestStoreIncomingDeduplicatesAndTracksSequence(t *testing.T) {
 			ServerID: serverID, Seq: seq, CID: "c" + string(rune('a'+serverID)), Received: received,
 			Status: 8, ContentType: 1, Content: `{}`, From: from, ServerTime: 1000 * seq, LocalTime: 1}}
 	}
-	got, err := db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(3, 3, "bob01", true)})
+	got, _, err := db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(3, 3, "bob01", true)})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("StoreIncoming = %d stored, %v", len(got), err)
 	}
@@ -100,7 +100,7 @@ func TestStoreIncomingDeduplicatesAndTracksSequence(t *testing.T) {
 		t.Fatalf("after 1 and 3: %+v, want synced 1, unread 2, server conv 7, latest 3000", c)
 	}
 	// The gap is filled; the duplicate of 1 is skipped; own message 2 adds no unread.
-	got, err = db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(2, 2, "alice", false)})
+	got, _, err = db.StoreIncoming(ctx, []Incoming{in(1, 1, "bob01", true), in(2, 2, "alice", false)})
 	if err != nil || len(got) != 1 || got[0].ServerID != 2 {
 		t.Fatalf("StoreIncoming(dup, new) = %+v, %v; want only server id 2", got, err)
 	}
@@ -128,7 +128,7 @@ func TestMessagesWithoutClientID(t *testing.T) {
 		return Incoming{ConvType: 2, Target: "7", ServerConvID: 3, Message: Message{ServerID: serverID, Seq: serverID,
 			Received: true, Status: 8, ContentType: contentEvent, Content: `{}`, From: "owner", LocalTime: 1}}
 	}
-	got, err := db.StoreIncoming(ctx, []Incoming{ev(1), ev(2), ev(2)})
+	got, _, err := db.StoreIncoming(ctx, []Incoming{ev(1), ev(2), ev(2)})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("StoreIncoming(two events, one twice) stored %d, %v; want 2", len(got), err)
 	}
@@ -169,11 +169,11 @@ func TestMediaRows(t *testing.T) {
 	if ok, _ := db.UpdateQueuedContent(ctx, id, `{"x":2}`, statusUploaded); ok {
 		t.Fatal("UpdateQueuedContent(withdrawn) = true")
 	}
-	if err := db.SetThumbPath(ctx, id, "media/image/X-thumb.png"); err != nil {
-		t.Fatal(err)
+	if ok, err := db.SetThumbPath(ctx, id, "media/image/X-thumb.png"); !ok || err != nil {
+		t.Fatalf("SetThumbPath = %v, %v", ok, err)
 	}
-	if err := db.SetMediaPath(ctx, id, ""); err != nil {
-		t.Fatal(err)
+	if ok, err := db.SetMediaPath(ctx, id, ""); !ok || err != nil {
+		t.Fatalf("SetMediaPath = %v, %v", ok, err)
 	}
 	if m, _ := db.MessageByID(ctx, id); m.Content != `{"x":1}` || m.ThumbPath != "media/image/X-thumb.png" || m.MediaPath != "" {
 		t.Fatalf("after withdraw and path updates: %+v", m)
@@ -191,5 +191,63 @@ func TestMediaRows(t *testing.T) {
 	}
 	if _, err := db.Upload(ctx, id, "media"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Upload after delete = %v, want ErrNotFound", err)
+	}
+}
+
+// A held message the server hands out again as a retraction prompt takes
+// the prompt, once; other duplicates are skipped. Its media files are
+// forgotten, and reported for deletion unless another message uses them.
+func TestStoreIncomingAppliesRetraction(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	msg := func(serverID int64, contentType int, content string) Incoming {
+		return Incoming{ConvType: 1, Target: "bob01", ServerConvID: 7, Message: Message{ServerID: serverID, Seq: serverID,
+			Received: true, Status: statusDownloadFailed, ContentType: contentType, Content: content, From: "bob01", LocalTime: 1}}
+	}
+	stored, _, err := db.StoreIncoming(ctx, []Incoming{msg(1, 2, `{"msg_type":"image"}`), msg(2, 2, `{"msg_type":"image"}`)})
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("StoreIncoming(two images) = %d stored, %v", len(stored), err)
+	}
+	for _, set := range []struct {
+		fn   func(context.Context, int64, string) (bool, error)
+		id   int64
+		path string
+		what string
+	}{
+		{db.SetMediaPath, stored[0].ID, "media/image/a.png", "media of 1"},
+		{db.SetThumbPath, stored[0].ID, "media/image/a-thumb.png", "thumb of 1"},
+		{db.SetThumbPath, stored[1].ID, "media/image/a-thumb.png", "thumb of 2"}, // the same media
+	} {
+		if ok, err := set.fn(ctx, set.id, set.path); !ok || err != nil {
+			t.Fatalf("setting the %s = %v, %v; want true", set.what, ok, err)
+		}
+	}
+
+	const prompt = `{"msg_type":"prompt","msg_body":{"prompt_type":0,"prompt_text":"message retracted","orig_msg_type":"image"}}`
+	stored, retracted, err := db.StoreIncoming(ctx, []Incoming{msg(1, contentPrompt, prompt), msg(2, 2, `{"msg_type":"image","x":1}`)})
+	if err != nil || len(stored) != 0 || len(retracted) != 1 {
+		t.Fatalf("StoreIncoming(1 retracted, 2 again) = %d stored, %d retracted, %v; want 0 and 1", len(stored), len(retracted), err)
+	}
+	r := retracted[0]
+	if r.Message.ServerID != 1 || r.Message.ContentType != contentPrompt || r.Message.Content != prompt ||
+		r.Message.MediaPath != "" || r.Message.ThumbPath != "" || r.Message.Status != statusReceived {
+		t.Fatalf("retracted row = %+v; want server id 1 with the prompt, no media paths, status received", r.Message)
+	}
+	if len(r.Orphans) != 1 || r.Orphans[0] != "media/image/a.png" {
+		t.Fatalf("orphans = %q, want only media/image/a.png (the thumbnail is message 2's too)", r.Orphans)
+	}
+	if m, _ := db.MessageByServerID(ctx, 2); m.Content != `{"msg_type":"image"}` || m.ThumbPath == "" {
+		t.Fatalf("message 2 = %+v; want it unchanged", m)
+	}
+
+	// Again: nothing changes; a download finishing late records nothing.
+	if _, retracted, err = db.StoreIncoming(ctx, []Incoming{msg(1, contentPrompt, prompt)}); err != nil || len(retracted) != 0 {
+		t.Fatalf("StoreIncoming(1 retracted again) = %d retracted, %v; want 0", len(retracted), err)
+	}
+	if _, ok, err := db.Retract(ctx, r.Message.ID, prompt); ok || err != nil {
+		t.Fatalf("Retract(a prompt) = %v, %v; want false", ok, err)
+	}
+	if ok, err := db.SetMediaPath(ctx, r.Message.ID, "media/image/a.png"); ok || err != nil {
+		t.Fatalf("SetMediaPath(retracted) = %v, %v; want false", ok, err)
 	}
 }

@@ -25,21 +25,30 @@ func (d *DB) UpdateQueuedContent(ctx context.Context, id int64, content string, 
 }
 
 // SetMediaPath records the local copy of a message's media (relative to
-// Dir; ” for none).
-func (d *DB) SetMediaPath(ctx context.Context, id int64, path string) error {
-	return d.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET media_path = ? WHERE id = ?`, path, id)
-		return err
-	})
+// Dir; ” for none). It reports false, recording nothing, when the
+// message no longer exists or was retracted (its content is a prompt).
+func (d *DB) SetMediaPath(ctx context.Context, id int64, path string) (bool, error) {
+	return d.setPath(ctx, "media_path", id, path)
 }
 
 // SetThumbPath records the local copy of a message's thumbnail (relative
-// to Dir; ” for none).
-func (d *DB) SetThumbPath(ctx context.Context, id int64, path string) error {
-	return d.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET thumb_path = ? WHERE id = ?`, path, id)
-		return err
+// to Dir; ” for none), as SetMediaPath.
+func (d *DB) SetThumbPath(ctx context.Context, id int64, path string) (bool, error) {
+	return d.setPath(ctx, "thumb_path", id, path)
+}
+
+// setPath sets column, media_path or thumb_path.
+func (d *DB) setPath(ctx context.Context, column string, id int64, path string) (bool, error) {
+	var n int64
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET `+column+` = ? WHERE id = ? AND content_type != ?`, path, id, contentPrompt)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
 	})
+	return n == 1, err
 }
 
 // Upload is a resumable upload under way: one part ("media" or "thumb")

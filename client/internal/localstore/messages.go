@@ -102,13 +102,17 @@ type Incoming struct {
 
 // StoreIncoming stores messages that came from the server, each in its
 // conversation, in one transaction. A message already stored (same server
-// id, or same sender and client id) is skipped. Unread counts are
-// recounted: messages of others after the read position, events excepted.
-// It returns the messages newly stored, with their local ids.
-func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error) {
+// id, or same sender and client id) is skipped, except that a held
+// message the server now sends as a retraction prompt takes that content
+// (Retract): it was retracted while no connection received the
+// retraction. Unread counts are recounted: messages of others after the
+// read position, events excepted. It returns the messages newly stored,
+// with their local ids, and the held messages retracted.
+func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, []Retracted, error) {
 	var out []Message
+	var retracted []Retracted
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
+		out, retracted = out[:0], retracted[:0]
 		touched := map[int64]bool{}
 		for _, x := range in {
 			c, err := ensureConv(ctx, tx, x.ConvType, x.Target, x.Target)
@@ -130,6 +134,23 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 				return fmt.Errorf("storing message: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
+				if m.ContentType != contentPrompt || m.ServerID == 0 {
+					continue
+				}
+				var id int64
+				err := tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE server_id = ?`, m.ServerID).Scan(&id)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // held under its client id only: the outbox settles it
+				} else if err != nil {
+					return err
+				}
+				r, ok, err := retractTx(ctx, tx, id, m.Content)
+				if err != nil {
+					return err
+				}
+				if ok {
+					retracted = append(retracted, r)
+				}
 				continue
 			}
 			m.ID, _ = res.LastInsertId()
@@ -150,7 +171,7 @@ func (d *DB) StoreIncoming(ctx context.Context, in []Incoming) ([]Message, error
 		}
 		return nil
 	})
-	return out, err
+	return out, retracted, err
 }
 
 // RaiseSynced records that a conversation has nothing to fetch up to seq
