@@ -35,8 +35,9 @@ type sendIn struct {
 	Notification   json.RawMessage `json:"notification"`
 }
 
-// sendMessage is POST /v1/messages: a message from an admin account to a
-// user or a group, delivered like any client's; 201 {msg_id, msg_ctime}.
+// sendMessage is POST /v1/messages: a message from an admin account
+// (from_type "admin") or a user (from_type "user") to a user or a group,
+// delivered like any client's; 201 {msg_id, msg_ctime}.
 func (a *API) sendMessage(r *http.Request, app store.App) (int, any, error) {
 	var in sendIn
 	if err := decode(r, &in); err != nil {
@@ -52,14 +53,18 @@ func (a *API) sendMessage(r *http.Request, app store.App) (int, any, error) {
 	if in.TargetAppKey != "" && in.TargetAppKey != app.AppKey {
 		return 0, nil, fail(jmsg.RestShouldUseCrossAppAPI)
 	}
-	if *in.FromType != "admin" {
-		return 0, nil, fail(jmsg.RestNoAuthorityToSend)
+	if *in.FromType != "admin" && *in.FromType != "user" {
+		return 0, nil, badParam()
 	}
 	from, err := a.user(r, app, *in.FromID)
 	if err != nil {
 		return 0, nil, err
 	}
-	if !from.Admin {
+	// As an admin: only admin accounts (899016), to any user or group. As
+	// a user: the message is that user's, under a client's rules (group
+	// membership, mutes, blacklists).
+	asAdmin := *in.FromType == "admin"
+	if asAdmin && !from.Admin {
 		return 0, nil, fail(jmsg.RestNoAuthorityToSend)
 	}
 	body := in.MsgBody
@@ -72,7 +77,7 @@ func (a *API) sendMessage(r *http.Request, app store.App) (int, any, error) {
 	doc := jmsg.Doc{Version: 1, TargetType: *in.TargetType, TargetID: *in.TargetID, TargetName: in.TargetName,
 		FromName: in.FromName, CreateTime: time.Now().Unix(), MsgType: *in.MsgType, MsgBody: body}
 	var resp wire.SendResp
-	if err := a.do(r.Context(), app, from.Username, wire.OpSend, wire.SendReq{Content: doc}, &resp, server.ActOptions{AsAdmin: true}); err != nil {
+	if err := a.do(r.Context(), app, from.Username, wire.OpSend, wire.SendReq{Content: doc}, &resp, server.ActOptions{AsAdmin: asAdmin}); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusCreated, map[string]any{"msg_id": resp.MsgID, "msg_ctime": resp.CTimeMs}, nil
