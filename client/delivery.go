@@ -96,6 +96,8 @@ func (s *session) process() {
 					s.c.emit(GroupEvent{EventContent: EventContent{EventType: e.EventType, GID: e.GID, From: e.From, Description: e.Desc}})
 				case wire.EventMessageRetract:
 					retracts = append(retracts, e)
+				case eventFriendsChanged, eventNoDisturbChanged, eventBlacklistChanged, eventShieldChanged:
+					s.c.emit(SettingsChanged{EventType: e.EventType, From: e.From})
 				}
 			}
 		}

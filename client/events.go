@@ -199,3 +199,23 @@ func (q *eventQueue) pump() {
 		}
 	}
 }
+
+// Events of changes the app's back-end made through the REST API to what
+// belongs to this user (sdk.md §13).
+const (
+	eventFriendsChanged   = 7  // the friend list (From: the other user, when it is theirs that changed too)
+	eventNoDisturbChanged = 37 // the no-disturb settings
+	eventBlacklistChanged = 38 // the blacklist
+	eventShieldChanged    = 39 // the shielded groups
+)
+
+// SettingsChanged reports that the app's back-end changed this user's
+// friends (EventType 7), no-disturb settings (37), blacklist (38) or
+// shielded groups (39) through the REST API; the app re-reads what it
+// shows of them.
+type SettingsChanged struct {
+	EventType int
+	From      string
+}
+
+func (SettingsChanged) isEvent() {}

@@ -321,3 +321,33 @@ func TestRESTUploadUpToTheMediaLimit(t *testing.T) {
 		t.Fatalf("upload over 8 MiB = %d %s", status, b)
 	}
 }
+
+// Friends and no-disturb have no client API yet; a change made over REST
+// reaches the SDK as SettingsChanged, to both users of a friendship.
+func TestRESTSettingsReachTheSDK(t *testing.T) {
+	d := startDaemon(t)
+	alice, bobby := newClient(t, d, ""), newClient(t, d, "")
+	registerAndLogin(t, alice, "alice")
+	registerAndLogin(t, bobby, "bobby")
+	aliceEvents, bobbyEvents := collect(t, alice), collect(t, bobby)
+	mustREST(t, d, "POST", "/v1/users/alice/friends", []string{"bobby"}, http.StatusCreated)
+	if e := next[client.SettingsChanged](t, aliceEvents, 20*time.Second); e.EventType != 7 {
+		t.Fatalf("alice: %+v, want event 7", e)
+	}
+	if e := next[client.SettingsChanged](t, bobbyEvents, 20*time.Second); e.EventType != 7 || e.From != "alice" {
+		t.Fatalf("bobby: %+v, want event 7 from alice", e)
+	}
+	var friends []map[string]any
+	json.Unmarshal(mustREST(t, d, "GET", "/v1/users/bobby/friends", nil, http.StatusOK), &friends)
+	if len(friends) != 1 || friends[0]["username"] != "alice" {
+		t.Fatalf("bobby's friends = %v", friends)
+	}
+	mustREST(t, d, "POST", "/v1/users/alice/nodisturb", map[string]any{"global": 1}, http.StatusNoContent)
+	if e := next[client.SettingsChanged](t, aliceEvents, 20*time.Second); e.EventType != 37 {
+		t.Fatalf("alice after no-disturb: %+v, want event 37", e)
+	}
+	mustREST(t, d, "PUT", "/v1/users/alice/blacklist", []string{"bobby"}, http.StatusNoContent)
+	if e := next[client.SettingsChanged](t, aliceEvents, 20*time.Second); e.EventType != 38 {
+		t.Fatalf("alice after blacklisting: %+v, want event 38", e)
+	}
+}
