@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -19,6 +20,37 @@ var (
 	ErrNotImage           = errNotImage
 )
 
+// errStaging wraps a failure to write an upload to the staging directory:
+// the server's fault, not the client's.
+var errStaging = errors.New("staging an upload")
+
+// stage copies the bytes of r, at most media.max_upload_bytes, into a new
+// file of the staging directory and returns its path and size. Too many
+// bytes is ErrMediaTooLarge, none ErrMediaEmpty; then no file is left.
+func (s *Server) stage(r io.Reader) (string, int64, error) {
+	path, f, err := s.stagingFile()
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %w", errStaging, err)
+	}
+	max := s.cfg.Media.MaxUploadBytes
+	n, err := io.Copy(f, io.LimitReader(r, max+1))
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%w: %w", errStaging, cerr)
+	}
+	switch {
+	case err != nil:
+	case n > max:
+		err = ErrMediaTooLarge
+	case n == 0:
+		err = ErrMediaEmpty
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", 0, err
+	}
+	return path, n, nil
+}
+
 // UploadMedia stores the bytes of body as media of kind uploaded by uid of
 // appKey (0: the app's back-end, through the REST API) and returns its
 // media object: the same checks, thumbnails and deduplication as an upload
@@ -27,24 +59,11 @@ func (s *Server) UploadMedia(ctx context.Context, appKey string, uid int64, kind
 	if s.cfg.Media.Store == nil {
 		return jmsg.MediaObject{}, ErrMediaNotConfigured
 	}
-	path, f, err := s.stagingFile()
+	path, n, err := s.stage(body)
 	if err != nil {
 		return jmsg.MediaObject{}, err
 	}
 	defer os.Remove(path)
-	max := s.cfg.Media.MaxUploadBytes
-	n, err := io.Copy(f, io.LimitReader(body, max+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	switch {
-	case err != nil:
-		return jmsg.MediaObject{}, err
-	case n > max:
-		return jmsg.MediaObject{}, ErrMediaTooLarge
-	case n == 0:
-		return jmsg.MediaObject{}, ErrMediaEmpty
-	}
 	obj, err := s.ingest(ctx, upload{AppKey: appKey, UID: uid, Kind: kind, Name: cleanFileName(name)}, path, n)
 	if err == nil {
 		s.metrics.mediaUploads.Add(1)

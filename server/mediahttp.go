@@ -175,31 +175,25 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			part.Close()
 		}
 	}
-	path, f, err := s.stagingFile()
-	if err != nil {
+	in := newIdleReader(w, body)
+	path, n, err := s.stage(in)
+	in.stop()
+	switch {
+	case errors.Is(err, errStaging):
 		s.log.Error("staging an upload", "err", err)
 		httpError(w, http.StatusInternalServerError, jmsg.SDKNetworkUploadFailed, "")
 		return
-	}
-	defer os.Remove(path)
-	max := s.cfg.Media.MaxUploadBytes
-	in := newIdleReader(w, body)
-	n, err := io.Copy(f, io.LimitReader(in, max+1))
-	in.stop()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	switch {
+	case errors.Is(err, ErrMediaTooLarge):
+		httpError(w, http.StatusRequestEntityTooLarge, jmsg.HttpFileSizeExceedLimit, "")
+		return
+	case errors.Is(err, ErrMediaEmpty):
+		httpError(w, http.StatusBadRequest, jmsg.SDKMediaUploadEmptyFile, "")
+		return
 	case err != nil:
 		httpError(w, http.StatusBadRequest, jmsg.SDKNetworkUploadFailed, "reading the upload: "+err.Error())
 		return
-	case n > max:
-		httpError(w, http.StatusRequestEntityTooLarge, jmsg.HttpFileSizeExceedLimit, "")
-		return
-	case n == 0:
-		httpError(w, http.StatusBadRequest, jmsg.SDKMediaUploadEmptyFile, "")
-		return
 	}
+	defer os.Remove(path)
 	s.finishUpload(w, r, upload{AppKey: appKey, UID: uid, Kind: kind, Name: name}, path, n)
 }
 
