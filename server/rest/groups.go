@@ -238,9 +238,53 @@ func validNames(names []string) bool {
 }
 
 // removeMembers removes names from g: every name must be a member
-// (899014 otherwise, nothing removed).
+// (899014 otherwise, nothing removed). Removing the owner passes ownership
+// to the earliest-joined member who stays (rest-v1.md §8.5; event 82),
+// then removes them; removing every member dissolves the group.
 func (a *API) removeMembers(r *http.Request, app store.App, g store.Group, owner string, names []string) error {
-	err := a.asOwner(r, app, owner, wire.OpDelGroupMembers, wire.GroupUsersReq{GID: g.GID, Usernames: names}, nil)
+	ms, err := a.st.GroupMembers(r.Context(), app.AppKey, g.GID)
+	if err != nil {
+		return err
+	}
+	uids := make([]int64, len(ms))
+	for i, m := range ms {
+		uids[i] = m.UID
+	}
+	users, err := a.st.UsersByID(r.Context(), app.AppKey, uids)
+	if err != nil {
+		return err
+	}
+	member := map[string]bool{}
+	for _, u := range users {
+		member[u.Username] = true
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !jmsg.ValidUsername(n) || seen[n] {
+			return badParam()
+		}
+		seen[n] = true
+		if !member[n] {
+			return fail(jmsg.RestRemoveMemberNotInGroup)
+		}
+	}
+	if seen[owner] {
+		heir := ""
+		for _, m := range ms { // owner first, then by join time
+			if n := users[m.UID].Username; !seen[n] {
+				heir = n
+				break
+			}
+		}
+		if heir == "" { // nobody stays
+			return a.asOwner(r, app, owner, wire.OpDissolveGroup, wire.GroupReq{GID: g.GID}, nil)
+		}
+		if err := a.asOwner(r, app, owner, wire.OpTransferGroupOwner, wire.GroupUsersReq{GID: g.GID, Usernames: []string{heir}}, nil); err != nil {
+			return err
+		}
+		owner = heir
+	}
+	err = a.asOwner(r, app, owner, wire.OpDelGroupMembers, wire.GroupUsersReq{GID: g.GID, Usernames: names}, nil)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.code == jmsg.RestUserNotExist {
 		return fail(jmsg.RestRemoveMemberNotInGroup)
