@@ -239,9 +239,10 @@ func (c *Client) SendWithOptions(ctx context.Context, m *Message, opt SendOption
 	if err != nil {
 		return nil, err
 	}
-	if ctx.Err() != nil {
-		return nil, jmsg.Wrap(jmsg.SDKNetworkOtherError, ctx.Err())
-	}
+	// A ctx that has ended already is handled like one that ends while
+	// waiting (below): past its deadline the message is queued all the
+	// same, cancelled it is withdrawn. Returning before queueing would leave
+	// a message that SendText created as a draft nobody sends.
 	wait := ctx
 	ctx = context.WithoutCancel(ctx) // local steps finish whatever the caller's deadline
 	row, err := s.db.MessageByID(ctx, m.ID)

@@ -69,9 +69,11 @@ func TestCrashServerKilledWhileSending(t *testing.T) {
 	acked := map[string]bool{}
 	all := map[string]bool{}
 	var wg sync.WaitGroup
+	senderClients := map[string]*client.Client{}
 	for i := range senders {
 		name := fmt.Sprintf("crasher%d", i)
 		c := newClient(t, d, "")
+		senderClients[name] = c
 		registerAndLogin(t, c, name)
 		convs := make([]*client.Conversation, 2)
 		for j, r := range []string{"recv1", "recv2"} {
@@ -117,18 +119,47 @@ func TestCrashServerKilledWhileSending(t *testing.T) {
 		want[n%2][text] = true
 	}
 	for i, r := range recvs {
-		waitFor(t, "every message to arrive", time.Minute, func() bool {
-			got := 0
+		received := func() map[string]bool {
+			got := map[string]bool{}
 			for s := range senders {
 				conv, err := r.Conversation(jmsg.ConversationSingle, fmt.Sprintf("crasher%d", s))
 				if err != nil {
-					return false
+					continue
 				}
 				ms, _ := conv.Messages(0, 10000)
-				got += len(ms)
+				for _, m := range ms {
+					got[m.Text()] = true
+				}
 			}
-			return got >= len(want[i])
-		})
+			return got
+		}
+		deadline := time.Now().Add(time.Minute)
+		for len(received()) < len(want[i]) {
+			if time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			// Say where each missing message is on its sender's side.
+			got := received()
+			for text := range want[i] {
+				if got[text] {
+					continue
+				}
+				sender := text[:strings.LastIndex(text, "-")]
+				conv, _ := senderClients[sender].Conversation(jmsg.ConversationSingle, fmt.Sprintf("recv%d", i+1))
+				state := "not in the sender's store"
+				if conv != nil {
+					ms, _ := conv.Messages(0, 10000)
+					for _, m := range ms {
+						if m.Text() == text {
+							state = fmt.Sprintf("sender's status %d, server id %d, seq %d, acked %v", m.Status, m.ServerMessageID, m.Seq, acked[text])
+						}
+					}
+				}
+				t.Errorf("recv%d lacks %q: %s", i+1, text, state)
+			}
+			t.Fatalf("recv%d holds %d of %d messages a minute after the last restart", i+1, len(got), len(want[i]))
+		}
 		for s := range senders {
 			peer := fmt.Sprintf("crasher%d", s)
 			mine := map[string]bool{}
