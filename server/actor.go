@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/wire"
 )
 
@@ -62,13 +61,4 @@ func (s *Server) Do(ctx context.Context, appKey, username, op string, req any, o
 		res = struct{}{}
 	}
 	return json.Marshal(res)
-}
-
-// CodeOf is the code of an error Do returned: a *jmsg.Error's code, or 0.
-func CodeOf(err error) int {
-	var je *jmsg.Error
-	if errors.As(err, &je) {
-		return je.Code
-	}
-	return 0
 }

@@ -81,7 +81,7 @@ func (s *Server) DeleteUser(ctx context.Context, appKey string, uid int64, usern
 			continue
 		}
 		_, err := s.Do(ctx, appKey, username, wire.OpExitGroup, wire.GroupReq{GID: g.GID}, ActOptions{})
-		if err != nil && CodeOf(err) != jmsg.ServerRequestUserNotInGroup && CodeOf(err) != jmsg.ServerGroupIDNotExist {
+		if code := jmsg.CodeOf(err); err != nil && code != jmsg.ServerRequestUserNotInGroup && code != jmsg.ServerGroupIDNotExist {
 			return err
 		}
 	}

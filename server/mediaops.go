@@ -14,8 +14,9 @@ import (
 // errNoMedia answers media requests of a server without a media store.
 var errNoMedia = jmsg.WithMessage(jmsg.TcpServerInternalError, "media is not configured")
 
-// requestBase returns scheme://host of r, as the client reached it.
-func requestBase(r *http.Request) string {
+// RequestBase returns scheme://host of r, as the client reached it: the
+// base of the media URLs handed to it.
+func RequestBase(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"

@@ -136,7 +136,7 @@ func TestRetractThroughDo(t *testing.T) {
 		}
 	}
 	retractedBody(t, history(bob, r.ConvID)[0], "text")
-	if _, err := ts.srv.Do(t.Context(), ts.appKey, "bobby", wire.OpRetract, wire.RetractReq{MsgID: r.MsgID}, ActOptions{}); CodeOf(err) != jmsg.ServerRetractNotSender {
+	if _, err := ts.srv.Do(t.Context(), ts.appKey, "bobby", wire.OpRetract, wire.RetractReq{MsgID: r.MsgID}, ActOptions{}); jmsg.CodeOf(err) != jmsg.ServerRetractNotSender {
 		t.Errorf("Do(retract as bobby) = %v, want 855002", err)
 	}
 }

@@ -310,7 +310,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.wg.Done()
 		return
 	}
-	c := &conn{s: s, nc: nc, rc: rc, ctx: s.ctx, base: requestBase(r)}
+	c := &conn{s: s, nc: nc, rc: rc, ctx: s.ctx, base: RequestBase(r)}
 	c.qcond.L = &c.qmu
 	rc.Control(func(fd uintptr) { c.fd = int(fd) })
 	s.metrics.connections.Add(1)

@@ -28,7 +28,7 @@ func (c *rawClient) nextPlainEvent(typ int) wire.EventPush {
 // wantErrCode fails unless err carries code.
 func wantErrCode(t testing.TB, what string, err error, code int) {
 	t.Helper()
-	if got := CodeOf(err); got != code {
+	if got := jmsg.CodeOf(err); got != code {
 		t.Errorf("%s = %v (code %d), want code %d", what, err, got, code)
 	}
 }

@@ -82,7 +82,7 @@ func TestSensitiveWords(t *testing.T) {
 
 	// Sends of the REST API (as an admin, through Do) are filtered too.
 	_, err := ts.srv.Do(ctx, ts.appKey, "alice", wire.OpSend, textSend("bobby", "", "坏蛋"), ActOptions{AsAdmin: true})
-	if CodeOf(err) != jmsg.TcpContentIsIllegal {
+	if jmsg.CodeOf(err) != jmsg.TcpContentIsIllegal {
 		t.Errorf("Do(send with a word) = %v, want 803009", err)
 	}
 	quiet(t, bob)

@@ -46,22 +46,29 @@ var restCodes = map[int]int{
 // answering engine refusals with the REST API's codes.
 func (a *API) do(ctx context.Context, app store.App, username, op string, req, out any, opt server.ActOptions) error {
 	data, err := a.eng.Do(ctx, app.AppKey, username, op, req, opt)
-	if errors.Is(err, store.ErrNotFound) {
-		return fail(jmsg.RestUserNotExist)
-	}
-	if code := server.CodeOf(err); code != 0 {
-		if rc, ok := restCodes[code]; ok {
-			return fail(rc)
-		}
-		var je *jmsg.Error
-		errors.As(err, &je)
-		return &apiError{status: statusOf(code), code: code, message: je.Message}
-	}
 	if err != nil {
-		return err
+		return engineErr(err, restCodes)
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// engineErr answers an error of the engine with the REST API's code:
+// store.ErrNotFound (the acting user) is 899002, a client-protocol code is
+// mapped by codes or, when not listed, passes through with its status
+// from statusOf; any other error passes (899000).
+func engineErr(err error, codes map[int]int) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(jmsg.RestUserNotExist)
+	}
+	var je *jmsg.Error
+	if !errors.As(err, &je) {
+		return err
+	}
+	if rc, ok := codes[je.Code]; ok {
+		return fail(rc)
+	}
+	return &apiError{status: statusOf(je.Code), code: je.Code, message: je.Message}
 }

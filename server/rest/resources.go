@@ -4,7 +4,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/jmsg-im/jmsg"
 	"github.com/jmsg-im/jmsg/server"
@@ -65,7 +64,7 @@ func (a *API) resourceURL(r *http.Request, app store.App) (int, any, error) {
 	if id == "" {
 		return 0, nil, badParam()
 	}
-	u, err := a.eng.MediaURL(r.Context(), app.AppKey, id, false, requestBase(r))
+	u, err := a.eng.MediaURL(r.Context(), app.AppKey, id, false, server.RequestBase(r))
 	if errors.Is(err, store.ErrNotFound) {
 		e := badParam()
 		e.status = http.StatusForbidden
@@ -75,13 +74,4 @@ func (a *API) resourceURL(r *http.Request, app store.App) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, map[string]any{"url": u}, nil
-}
-
-// requestBase returns scheme://host of r as the caller reached it.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }

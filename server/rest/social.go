@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/jmsg-im/jmsg"
@@ -60,21 +59,7 @@ var socialCodes = map[int]int{
 
 // socialErr answers an engine refusal of a social operation with the REST
 // API's code; other errors pass (899000).
-func socialErr(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return fail(jmsg.RestUserNotExist)
-	}
-	code := server.CodeOf(err)
-	if code == 0 {
-		return err
-	}
-	if rc, ok := socialCodes[code]; ok {
-		return fail(rc)
-	}
-	var je *jmsg.Error
-	errors.As(err, &je)
-	return &apiError{status: statusOf(code), code: code, message: je.Message}
-}
+func socialErr(err error) error { return engineErr(err, socialCodes) }
 
 // usersOut renders users as user objects.
 func (a *API) usersOut(users []jmsg.UserInfo) []map[string]any {
