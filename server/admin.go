@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmsg-im/jmsg"
@@ -136,15 +137,7 @@ func (s *Server) DeviceStatuses(ctx context.Context, appKey string, uid int64) (
 		online := platformOnline(s.hub, uid, d.Platform)
 		out = append(out, DeviceStatus{Platform: d.Platform, Online: online, Login: online || tokens})
 	}
-	slices.SortFunc(out, func(a, b DeviceStatus) int {
-		if a.Platform < b.Platform {
-			return -1
-		}
-		if a.Platform > b.Platform {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b DeviceStatus) int { return strings.Compare(a.Platform, b.Platform) })
 	return out, nil
 }
 

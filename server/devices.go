@@ -71,19 +71,7 @@ func (d *devices) list(ctx context.Context, appKey string, uid int64) ([]store.D
 }
 
 // run flushes every interval until ctx ends, then flushes once more.
-func (d *devices) run(ctx context.Context) {
-	t := time.NewTicker(d.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			d.flush()
-			return
-		case <-t.C:
-			d.flush()
-		}
-	}
-}
+func (d *devices) run(ctx context.Context) { flushEvery(ctx, d.every, d.flush) }
 
 func (d *devices) flush() {
 	d.mu.Lock()

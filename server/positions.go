@@ -43,16 +43,19 @@ func (p *positions) add(appKey string, d store.Delivery) {
 }
 
 // run flushes every interval until ctx ends, then flushes once more.
-func (p *positions) run(ctx context.Context) {
-	t := time.NewTicker(p.every)
+func (p *positions) run(ctx context.Context) { flushEvery(ctx, p.every, p.flush) }
+
+// flushEvery calls flush every interval until ctx ends, then once more.
+func flushEvery(ctx context.Context, every time.Duration, flush func()) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			p.flush()
+			flush()
 			return
 		case <-t.C:
-			p.flush()
+			flush()
 		}
 	}
 }
