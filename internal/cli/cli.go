@@ -413,22 +413,11 @@ func cmdHistory(ctx context.Context, args []string, out io.Writer) error {
 	if err := required("with", *with); err != nil {
 		return err
 	}
-	dir, err := configDir(*dirFlag)
-	if err != nil {
-		return err
-	}
-	c, _, err := resume(ctx, dir)
+	c, conv, err := syncedConversation(ctx, *dirFlag, jmsg.ConversationSingle, *with)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := waitSynced(ctx, c, nil); err != nil {
-		return err
-	}
-	conv, err := c.Conversation(jmsg.ConversationSingle, *with)
-	if err != nil {
-		return err
-	}
 	ms, err := conv.Messages(0, *limit)
 	if err != nil {
 		return err
@@ -437,4 +426,28 @@ func cmdHistory(ctx context.Context, args []string, out io.Writer) error {
 		printMessage(out, ms[i], *asJSON)
 	}
 	return nil
+}
+
+// syncedConversation resumes the session kept in the config directory,
+// waits until it has caught up with the server and returns the client and
+// its conversation of typ with target. The caller closes the client.
+func syncedConversation(ctx context.Context, dirFlag string, typ jmsg.ConversationType, target string) (*client.Client, *client.Conversation, error) {
+	dir, err := configDir(dirFlag)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, _, err := resume(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := waitSynced(ctx, c, nil); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	conv, err := c.Conversation(typ, target)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, conv, nil
 }

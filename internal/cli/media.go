@@ -165,25 +165,15 @@ func cmdDownload(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if (*with == "") == (*group == 0) || *seq <= 0 {
 		return &flagError{"give -with USER or -group GID, and -seq N"}
 	}
-	dir, err := configDir(*dirFlag)
-	if err != nil {
-		return err
+	typ, target := jmsg.ConversationSingle, *with
+	if *group != 0 {
+		typ, target = jmsg.ConversationGroup, jmsg.FormatID(*group)
 	}
-	c, _, err := resume(ctx, dir)
+	c, conv, err := syncedConversation(ctx, *dirFlag, typ, target)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := waitSynced(ctx, c, nil); err != nil {
-		return err
-	}
-	conv, err := c.Conversation(jmsg.ConversationSingle, *with)
-	if *group != 0 {
-		conv, err = c.Conversation(jmsg.ConversationGroup, jmsg.FormatID(*group))
-	}
-	if err != nil {
-		return err
-	}
 	ms, err := conv.Messages(0, 100000)
 	if err != nil {
 		return err
