@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/jmsg-im/jmsg"
@@ -15,13 +16,13 @@ import (
 // refused request changes nothing.
 func (a *API) socialRoutes() []route {
 	return []route{
-		{method: "PUT", path: "/v1/users/{username}/blacklist", fn: a.addBlacklist},
-		{method: "DELETE", path: "/v1/users/{username}/blacklist", fn: a.removeBlacklist},
+		{method: "PUT", path: "/v1/users/{username}/blacklist", fn: a.namesOf(http.StatusNoContent, a.eng.AddToBlacklist)},
+		{method: "DELETE", path: "/v1/users/{username}/blacklist", fn: a.namesOf(http.StatusNoContent, a.eng.RemoveFromBlacklist)},
 		{method: "GET", path: "/v1/users/{username}/blacklist", fn: a.getBlacklist},
 		{method: "POST", path: "/v1/users/{username}/nodisturb", fn: a.noDisturb},
 		{method: "POST", path: "/v1/users/{username}/groupsShield", fn: a.groupsShield},
-		{method: "POST", path: "/v1/users/{username}/friends", fn: a.addFriends},
-		{method: "DELETE", path: "/v1/users/{username}/friends", fn: a.removeFriends},
+		{method: "POST", path: "/v1/users/{username}/friends", fn: a.namesOf(http.StatusCreated, a.eng.AddFriends)},
+		{method: "DELETE", path: "/v1/users/{username}/friends", fn: a.namesOf(http.StatusNoContent, a.eng.RemoveFriends)},
 		{method: "PUT", path: "/v1/users/{username}/friends", fn: a.setFriendNotes},
 		{method: "GET", path: "/v1/users/{username}/friends", fn: a.getFriends},
 		{method: "GET", path: "/v1/users/{username}/chatroom", fn: a.userChatRooms},
@@ -70,36 +71,25 @@ func (a *API) usersOut(users []jmsg.UserInfo) []map[string]any {
 	return out
 }
 
-// addBlacklist is PUT /v1/users/{username}/blacklist ["u1", …]: 204.
-func (a *API) addBlacklist(r *http.Request, app store.App) (int, any, error) {
-	u, err := a.pathUser(r, app)
-	if err != nil {
-		return 0, nil, err
+// namesOf is an endpoint whose body lists 1–500 usernames that op applies
+// to the path's user: adding to or removing from the blacklist (204) or
+// the friends (201 on adding, 204 on removing; friendships are mutual).
+// It answers status without a body.
+func (a *API) namesOf(status int, op func(ctx context.Context, appKey string, owner int64, names []string) error) handlerFunc {
+	return func(r *http.Request, app store.App) (int, any, error) {
+		u, err := a.pathUser(r, app)
+		if err != nil {
+			return 0, nil, err
+		}
+		names, err := usernames(r, batchMax)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := op(r.Context(), app.AppKey, u.UID, names); err != nil {
+			return 0, nil, socialErr(err)
+		}
+		return status, nil, nil
 	}
-	names, err := usernames(r, batchMax)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.eng.AddToBlacklist(r.Context(), app.AppKey, u.UID, names); err != nil {
-		return 0, nil, socialErr(err)
-	}
-	return http.StatusNoContent, nil, nil
-}
-
-// removeBlacklist is DELETE /v1/users/{username}/blacklist ["u1", …]: 204.
-func (a *API) removeBlacklist(r *http.Request, app store.App) (int, any, error) {
-	u, err := a.pathUser(r, app)
-	if err != nil {
-		return 0, nil, err
-	}
-	names, err := usernames(r, batchMax)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.eng.RemoveFromBlacklist(r.Context(), app.AppKey, u.UID, names); err != nil {
-		return 0, nil, socialErr(err)
-	}
-	return http.StatusNoContent, nil, nil
 }
 
 // getBlacklist is GET /v1/users/{username}/blacklist: 200 with the listed
@@ -186,40 +176,6 @@ func (a *API) groupsShield(r *http.Request, app store.App) (int, any, error) {
 		return 0, nil, err
 	}
 	if err := a.eng.ChangeGroupShields(r.Context(), app.AppKey, u.UID, gids(in.Add), gids(in.Remove)); err != nil {
-		return 0, nil, socialErr(err)
-	}
-	return http.StatusNoContent, nil, nil
-}
-
-// addFriends is POST /v1/users/{username}/friends ["u1", …] (≤ 500): 201
-// without a body; the friendships are mutual.
-func (a *API) addFriends(r *http.Request, app store.App) (int, any, error) {
-	u, err := a.pathUser(r, app)
-	if err != nil {
-		return 0, nil, err
-	}
-	names, err := usernames(r, batchMax)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.eng.AddFriends(r.Context(), app.AppKey, u.UID, names); err != nil {
-		return 0, nil, socialErr(err)
-	}
-	return http.StatusCreated, nil, nil
-}
-
-// removeFriends is DELETE /v1/users/{username}/friends ["u1", …] (≤ 500):
-// 204; 899071 for a user who is no friend.
-func (a *API) removeFriends(r *http.Request, app store.App) (int, any, error) {
-	u, err := a.pathUser(r, app)
-	if err != nil {
-		return 0, nil, err
-	}
-	names, err := usernames(r, batchMax)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.eng.RemoveFriends(r.Context(), app.AppKey, u.UID, names); err != nil {
 		return 0, nil, socialErr(err)
 	}
 	return http.StatusNoContent, nil, nil
