@@ -200,7 +200,8 @@ func TestRESTAndSDKGroupsAreOneAndTheSame(t *testing.T) {
 		t.Fatalf("carol sends in a group she joined over REST: %v", err)
 	}
 	waitFor(t, "alice to get carol's message", 20*time.Second, func() bool {
-		return len(groupTexts(t, alice, g.ID)) > 0 && groupTexts(t, alice, g.ID)[len(groupTexts(t, alice, g.ID))-1] == "hi all"
+		texts := groupTexts(t, alice, g.ID)
+		return len(texts) > 0 && texts[len(texts)-1] == "hi all"
 	})
 }
 

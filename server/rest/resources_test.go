@@ -60,8 +60,13 @@ func TestResourceRoundTrip(t *testing.T) {
 		t.Fatalf("download = %d, %d bytes; want 200 and the %d bytes uploaded", dl.StatusCode, len(data), len(content))
 	}
 	tampered := strings.Replace(got.URL, "&v=o", "&v=t", 1)
-	if dl, err := http.Get(tampered); err != nil || dl.StatusCode != http.StatusForbidden {
-		t.Fatalf("tampered URL = %v, %v; want 403", dl.StatusCode, err)
+	dl, err = http.Get(tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl.Body.Close()
+	if dl.StatusCode != http.StatusForbidden {
+		t.Fatalf("tampered URL = %d, want 403", dl.StatusCode)
 	}
 	// Another app's credentials do not see the media.
 	if r, b := h.do("GET", "/v1/resource?mediaId="+obj.MediaID, "other-app", ""); r.StatusCode != http.StatusForbidden {
