@@ -270,7 +270,7 @@ func (c *conn) finish(code ws.StatusCode, reason string, handshake bool) {
 	c.rmu.Lock() // a handler in progress returns: closed is set
 	defer c.rmu.Unlock()
 	if handshake {
-		c.writeControl(ws.OpClose, ws.NewCloseFrameBody(code, reason))
+		c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(code, reason))
 		c.awaitClose()
 	}
 	c.s.poller.remove(c)
@@ -281,11 +281,6 @@ func (c *conn) finish(code ws.StatusCode, reason string, handshake bool) {
 	c.rbuf, c.msg = nil, nil
 	c.s.metrics.connections.Add(-1)
 	c.s.wg.Done()
-}
-
-// writeControl writes a control frame, or nothing once the socket failed.
-func (c *conn) writeControl(op ws.OpCode, payload []byte) error {
-	return c.writeFrame(op, payload)
 }
 
 // writeFrame writes one frame within the write timeout.

@@ -134,7 +134,7 @@ func (c *conn) consume(data []byte) ([]byte, bool) {
 		ws.Cipher(payload, h.Mask, 0)
 		switch {
 		case h.OpCode == ws.OpPing:
-			c.writeControl(ws.OpPong, payload)
+			c.writeFrame(ws.OpPong, payload)
 		case h.OpCode == ws.OpPong:
 		case h.OpCode == ws.OpClose:
 			code, _ := ws.ParseCloseFrameData(payload)
@@ -143,7 +143,7 @@ func (c *conn) consume(data []byte) ([]byte, bool) {
 			}
 			// The client started the handshake: answer and close.
 			c.closed.Store(true)
-			c.writeControl(ws.OpClose, ws.NewCloseFrameBody(code, ""))
+			c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(code, ""))
 			c.end(code, "", false)
 			return nil, false
 		case !h.Fin:
